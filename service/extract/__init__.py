@@ -1,0 +1,181 @@
+"""bytes -> Document: format sniffed from the bytes, one module per format."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import EmptyDocument, LimitExceeded, SourceNotFound
+from ..model import Block, BlockKind, Document, Format, Page, sha256_hex
+from .limits import DEFAULT_LIMITS, Limits
+from .normalize import normalize_inline
+from .pdf import DEFAULT_ENGINE, ENGINES, EngineName
+from .sniff import sniff_format
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "DEFAULT_LIMITS",
+    "ENGINES",
+    "DocumentBuilder",
+    "EngineName",
+    "Limits",
+    "extract_document",
+    "extract_path",
+    "sniff_format",
+]
+
+
+class DocumentBuilder:
+    """Collects pages and blocks in reading order and lays out Document.text."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._pos = 0
+        self.blocks: list[Block] = []
+        self.pages: list[Page] = []
+        self.warnings: list[str] = []
+
+    def start_page(
+        self,
+        number: int,
+        width: float | None = None,
+        height: float | None = None,
+        *,
+        ocr: bool = False,
+        readable: bool = True,
+    ) -> Page:
+        self._close_page()
+        page = Page(
+            number=number,
+            char_start=self._pos,
+            char_end=self._pos,
+            width=width,
+            height=height,
+            ocr=ocr,
+            readable=readable,
+        )
+        self.pages.append(page)
+        return page
+
+    def _close_page(self) -> None:
+        if self.pages:
+            self.pages[-1].char_end = self._pos
+
+    def add(
+        self,
+        text: str,
+        kind: BlockKind = "paragraph",
+        *,
+        level: int | None = None,
+        label: str | None = None,
+        title: str | None = None,
+    ) -> None:
+        text = normalize_inline(text)
+        if not text:
+            return
+        if not self.pages:
+            self.start_page(1)
+        if self._parts:
+            self._parts.append("\n")
+            self._pos += 1
+        start = self._pos
+        self._parts.append(text)
+        self._pos += len(text)
+        self.blocks.append(
+            Block(
+                kind=kind,
+                char_start=start,
+                char_end=self._pos,
+                page=self.pages[-1].number,
+                level=level,
+                label=label,
+                title=normalize_inline(title) if title else None,
+            )
+        )
+
+    @property
+    def chars(self) -> int:
+        return self._pos
+
+    def build(
+        self, data: bytes, *, title: str, source: str, fmt: Format, engine: str | None = None
+    ) -> Document:
+        self._close_page()
+        if not self.pages:
+            self.start_page(1)
+            self._close_page()
+        text = "".join(self._parts)
+        if not text.strip():
+            unreadable = [p.number for p in self.pages if not p.readable]
+            if unreadable:
+                raise EmptyDocument(
+                    f"no text could be read: {len(unreadable)} page(s) have no text layer "
+                    "and OCR is not available (install tesseract-ocr)"
+                )
+            raise EmptyDocument("the document holds no text")
+        from ..lang import detect_language
+
+        return Document(
+            id=sha256_hex(data),
+            title=normalize_inline(title)[:300] or source,
+            source=source,
+            format=fmt,
+            language=detect_language(text[:20000]),
+            page_count=len(self.pages),
+            warnings=self.warnings,
+            engine=engine,
+            text=text,
+            pages=self.pages,
+            blocks=self.blocks,
+        )
+
+
+def extract_document(
+    data: bytes,
+    source: str = "document",
+    *,
+    engine: EngineName = DEFAULT_ENGINE,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Document:
+    """Extract a Document from the bytes of a file; the format comes from the bytes."""
+    if not data:
+        raise EmptyDocument("the file is empty (0 bytes)")
+    if len(data) > limits.max_bytes:
+        raise LimitExceeded(
+            f"the file is {len(data):,} bytes, over the limit of {limits.max_bytes:,} "
+            "(raise it with --max-bytes if the document is genuine)"
+        )
+    deadline = time.monotonic() + limits.timeout_s
+    fmt = sniff_format(data)
+    if fmt == "pdf":
+        from .pdf_document import extract_pdf
+
+        return extract_pdf(data, source, engine, limits, deadline)
+    if fmt == "docx":
+        from .docx import extract_docx
+
+        return extract_docx(data, source, limits)
+    from .textual import extract_textual
+
+    return extract_textual(data, source, fmt, limits)
+
+
+def extract_path(
+    path: str | Path,
+    *,
+    engine: EngineName = DEFAULT_ENGINE,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Document:
+    """Read a file (bounded by ``limits.max_bytes``) and extract it."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > limits.max_bytes:
+            raise LimitExceeded(
+                f"the file is {size:,} bytes, over the limit of {limits.max_bytes:,} "
+                "(raise it with --max-bytes if the document is genuine)"
+            )
+        data = p.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise SourceNotFound(f"cannot read {p.name}: {exc.strerror or exc}") from None
+    return extract_document(data, p.name, engine=engine, limits=limits)

@@ -1,0 +1,77 @@
+"""DOCX: paragraphs and headings through python-docx, after checking the zip is safe."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from ..errors import CorruptDocument, UnsafeDocument
+from ..model import Document
+from .limits import Limits
+
+_ENTITY = re.compile(rb"<!ENTITY|<!DOCTYPE", re.IGNORECASE)
+
+
+def check_zip(data: bytes, limits: Limits) -> None:
+    """Refuse archive bombs and XML entity tricks before any parser sees the parts."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except zipfile.BadZipFile:
+        raise CorruptDocument("the DOCX is not a readable zip archive") from None
+    if len(infos) > 10_000:
+        raise UnsafeDocument(f"the DOCX holds {len(infos)} parts; refusing it as an archive bomb")
+    total = sum(i.file_size for i in infos)
+    packed = max(sum(i.compress_size for i in infos), 1)
+    if total > limits.max_unzipped_bytes or total / packed > limits.max_zip_ratio:
+        raise UnsafeDocument(
+            f"the DOCX unpacks to {total:,} bytes from {packed:,} "
+            f"(limits: {limits.max_unzipped_bytes:,} bytes, ratio {limits.max_zip_ratio:g}); "
+            "refusing it as an archive bomb"
+        )
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")):
+            with zf.open(info) as part:
+                if _ENTITY.search(part.read(min(info.file_size, 1_000_000))[:4096]):
+                    raise UnsafeDocument(
+                        f"the DOCX part {info.filename} declares a DTD or entities, which are refused"
+                    )
+
+
+def extract_docx(data: bytes, source: str, limits: Limits) -> Document:
+    from . import DocumentBuilder
+
+    check_zip(data, limits)
+    import docx
+
+    try:
+        doc = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise CorruptDocument(f"the DOCX cannot be read ({type(exc).__name__})") from None
+    b = DocumentBuilder()
+    title = (doc.core_properties.title or "").strip() or None
+    body = doc.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = docx.text.paragraph.Paragraph(child, doc)
+            style = (para.style.name if para.style is not None else "") or ""
+            text = para.text
+            m = re.match(r"(Heading|Title)\s*(\d*)", style)
+            if m:
+                level = int(m.group(2)) if m.group(2) else 1
+                b.add(text, "heading", level=level)
+                if title is None and text.strip():
+                    title = text.strip()
+            else:
+                b.add(text)
+        elif tag == "tbl":
+            table = docx.table.Table(child, doc)
+            for row in table.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    if cell.text.strip() and cell.text not in cells:
+                        cells.append(cell.text)
+                b.add(" | ".join(cells))
+    return b.build(data, title=title or source, source=source, fmt="docx")

@@ -1,0 +1,392 @@
+"""Page layout, engine-neutral.
+
+PDF engines (pdfplumber, PDFium) and OCR each turn a page into the same
+neutral form: characters become :class:`Line` segments with a bounding box and
+a font size. Everything that reads a page as a person would (running headers
+and footers, marginal notes, columns, paragraphs, hyphenation) works on that
+form, here, once, so that both engines give the same passages.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from statistics import median
+
+from .normalize import normalize_inline
+
+# (text, x0, top, x1, bottom, font size, bold); top/bottom measured from the page top.
+CharBox = tuple[str, float, float, float, float, float, bool]
+
+
+@dataclass(slots=True)
+class Line:
+    """A run of text on one baseline, without wide gaps inside."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+    bold: bool = False
+
+    @property
+    def height(self) -> float:
+        return max(self.bottom - self.top, 0.1)
+
+
+@dataclass(slots=True)
+class LayoutPage:
+    """One page in the neutral form an engine yields."""
+
+    number: int
+    width: float
+    height: float
+    lines: list[Line]
+    ocr: bool = False
+    readable: bool = True
+
+
+@dataclass(slots=True)
+class TextBlock:
+    """A paragraph (or heading) of a page's body, with the marginal note beside it."""
+
+    text: str
+    top: float
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class PageText:
+    number: int
+    blocks: list[TextBlock] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+_SPACE_CHARS = frozenset(" \t\r\n\u00a0\x02\ufffe")
+
+
+def chars_to_lines(chars: Iterable[CharBox]) -> list[Line]:
+    """Group characters, in content-stream order, into line segments.
+
+    A segment ends where the next character is not on the same baseline, goes
+    back to the left, or sits more than three font sizes to the right (a
+    column gutter or the gap before a marginal note). Characters drawn twice on
+    the same spot (fake bold) are kept once. Spaces come from the PDF's own
+    space characters, or from gaps wider than the segment's usual gap between
+    letters, so that letter-spaced (tracked) text is not torn apart.
+    """
+    lines: list[Line] = []
+    seg: list[tuple[str, float, float, float]] = []  # (char, x0, x1, size) + explicit space marks
+    spaces: list[bool] = []
+    x0 = top = x1 = bottom = size = 0.0
+    bold = False
+    pending_space = False
+
+    def flush() -> None:
+        if not seg:
+            return
+        gaps = sorted(seg[i][1] - seg[i - 1][2] for i in range(1, len(seg)) if not spaces[i])
+        typical = max(gaps[len(gaps) // 2], 0.0) if gaps else 0.0
+        out = [seg[0][0]]
+        for i in range(1, len(seg)):
+            ch, cx0, _cx1, csize = seg[i]
+            gap = cx0 - seg[i - 1][2]
+            if spaces[i] or gap > max(0.15 * csize, 1.6 * typical + 0.12 * csize):
+                out.append(" ")
+            out.append(ch)
+        text = "".join(out).strip()
+        if text:
+            lines.append(Line(text, x0, top, x1, bottom, size, bold))
+        seg.clear()
+        spaces.clear()
+
+    for ch, cx0, ctop, cx1, cbottom, csize, cbold in chars:
+        if ch in _SPACE_CHARS or not ch.strip():
+            pending_space = True
+            continue
+        # Font sizes are unreliable across producers (text matrices scale a
+        # size-1 font); the glyph band's height is what both engines agree on.
+        csize = max(cbottom - ctop, 0.5)
+        if seg:
+            overlap = min(cbottom, bottom) - max(ctop, top)
+            same_row = overlap > 0.3 * min(cbottom - ctop, bottom - top, size, csize)
+            gap = cx0 - x1
+            last = seg[-1]
+            if same_row and ch == last[0] and abs(cx0 - last[1]) < 0.5:
+                continue  # the same glyph again: overprinted bold
+            if same_row and -0.6 * csize <= gap <= max(3.0 * csize, 12.0):
+                seg.append((ch, cx0, cx1, csize))
+                spaces.append(pending_space)
+                x1 = max(x1, cx1)
+                # A raised or lowered glyph (italic letter, footnote mark) stays
+                # on the line but must not stretch its band.
+                if cbottom - ctop > 0.6 * (bottom - top):
+                    top = min(top, ctop)
+                    bottom = max(bottom, cbottom)
+                size = max(size, csize)
+                pending_space = False
+                continue
+            flush()
+        seg.append((ch, cx0, cx1, csize))
+        spaces.append(False)
+        x0, top, x1, bottom, size, bold = cx0, ctop, cx1, cbottom, csize, cbold
+        pending_space = False
+    flush()
+    return lines
+
+
+@cache
+def _furniture_patterns() -> tuple[re.Pattern[str], ...]:
+    """Banner lines (gazette prices, printers' imprints) from the data file."""
+    text = resources.files("service.data").joinpath("furniture.txt").read_text("utf-8")
+    rows = [r.strip() for r in text.splitlines()]
+    return tuple(re.compile(r, re.IGNORECASE) for r in rows if r and not r.startswith("#"))
+
+
+_PAGE_NUMBER = re.compile(
+    r"^[\W_]*(page|pag\.|página|pagina|blz\.)?\s*([0-9]{1,4}|[ivxlcdm]{1,7})"
+    r"(\s*(of|/|de|van)\s*[0-9]{1,4})?[\W_]*$",
+    re.IGNORECASE,
+)
+_DOT_LEADER = re.compile(r"(\.\s?){5,}\s*\d*\s*$|…{2,}")
+_ENUM_START = re.compile(
+    r"^(\(?\d{1,3}[A-Z]?(\.\d+)*[.)](\s|\(|$)|\d{1,3}[A-Z]?\.\(|\((\d{1,3}[A-Z]?|[a-z]{1,2}|[ivxlc]{1,5})\)"
+    r"|[•\-–·]\s|§|(Article|Art\.|Section|Sec\.|Artículo|Artikel|Rule|Regulation|Clause|Chapter"
+    r"|CHAPTER|Part|PART|Schedule|SCHEDULE|Title|TITLE|Capítulo|CAPÍTULO|Hoofdstuk|Titel)\b)"
+)
+_ENDS_SENTENCE = re.compile(r"([.:;!?—–-]|\b(and|or|en|of|y|o))[\"')\]]?$")
+
+
+def _row_key(text: str) -> str:
+    return re.sub(r"\s+", "", re.sub(r"\d+", "#", text.lower()))
+
+
+def _group_rows(segments: Sequence[Line]) -> list[list[Line]]:
+    """Segments on one baseline, top to bottom, each row left to right."""
+    rows: list[list[Line]] = []
+    for seg in sorted(segments, key=lambda s: (s.top, s.x0)):
+        if rows:
+            row = rows[-1]
+            rtop = min(s.top for s in row)
+            rbottom = max(s.bottom for s in row)
+            overlap = min(rbottom, seg.bottom) - max(rtop, seg.top)
+            if overlap > 0.5 * min(seg.height, rbottom - rtop):
+                row.append(seg)
+                continue
+        rows.append([seg])
+    for row in rows:
+        row.sort(key=lambda s: s.x0)
+    return rows
+
+
+def _row_text(row: Sequence[Line]) -> str:
+    return " ".join(s.text for s in row)
+
+
+def find_furniture(pages: Sequence[LayoutPage]) -> set[str]:
+    """Keys of rows that repeat at the top or bottom of many pages."""
+    counts: Counter[str] = Counter()
+    for page in pages:
+        rows = _group_rows(page.lines)
+        edge = rows[:3] + rows[-3:] if len(rows) > 6 else rows
+        counts.update({_row_key(_row_text(r)) for r in edge})
+    threshold = max(2, math.ceil(0.2 * len(pages)))
+    return {
+        key
+        for key, n in counts.items()
+        if n >= threshold and len(pages) >= 2 and sum(c.isalpha() for c in key) >= 4
+    }
+
+
+def _is_furniture(text: str, key: str, at_edge: bool, furniture: set[str]) -> bool:
+    if key in furniture:
+        return True
+    if at_edge and _PAGE_NUMBER.match(text):
+        return True
+    return any(p.search(text) for p in _furniture_patterns())
+
+
+def _join_lines(lines: Sequence[str]) -> str:
+    """Join a paragraph's lines, undoing hyphenation at line ends."""
+    out = ""
+    for line in lines:
+        if not out:
+            out = line
+        elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].isalpha():
+            # "ap-\nplication" -> "application"; "Director-\nGeneral" keeps its hyphen.
+            out = out[:-1] + line if line[:1].islower() else out + line
+        else:
+            out = out + " " + line
+    return out
+
+
+def _split_columns(segments: list[Line], width: float) -> list[list[Line]]:
+    """One region per column of text, in reading order."""
+    long = [s for s in segments if len(s.text) >= 15]
+    if len(long) >= 10:
+        mid = width / 2
+        left = [s for s in long if s.x1 <= mid + 6]
+        right = [s for s in long if s.x0 >= mid - 6]
+        spanning = len(long) - len(left) - len(right)
+        if len(left) >= 4 and len(right) >= 4 and spanning <= 0.1 * len(long):
+            gutter = (max(s.x1 for s in left) + min(s.x0 for s in right)) / 2
+            cols_top = min(s.top for s in left + right)
+            above = [s for s in segments if s.x0 < gutter < s.x1 and s.top < cols_top]
+            below = [s for s in segments if s.x0 < gutter < s.x1 and s.top >= cols_top]
+            lcol = [s for s in segments if s.x1 <= gutter]
+            rcol = [s for s in segments if s.x0 >= gutter]
+            return [r for r in (above, lcol, rcol, below) if r]
+    return [segments]
+
+
+def _split_notes(segments: list[Line]) -> tuple[list[Line], list[Line]]:
+    """Separate a side column of marginal notes from the body."""
+    long = [s for s in segments if len(s.text) >= 25]
+    if len(long) < 3:
+        return segments, []
+    lefts = sorted(s.x0 for s in long)
+    rights = sorted(s.x1 for s in long)
+    body_left = lefts[len(lefts) // 20]
+    body_right = rights[-1 - len(rights) // 20]
+    body, notes = [], []
+    for s in segments:
+        wordy = sum(c.isalpha() for c in s.text) >= 3
+        if wordy and (s.x1 < body_left - 2 or s.x0 > body_right + 2):
+            notes.append(s)
+        else:
+            body.append(s)
+    return body, notes
+
+
+def _note_groups(notes: list[Line]) -> list[tuple[float, str]]:
+    """Consecutive note lines merged into notes: (top, text)."""
+    groups: list[tuple[float, str]] = []
+    last_bottom = -1e9
+    for row in _group_rows(notes):
+        text = _row_text(row)
+        top = min(s.top for s in row)
+        gap_limit = 1.2 * max(s.height for s in row)
+        if groups and top - last_bottom <= gap_limit:
+            groups[-1] = (groups[-1][0], _join_lines([groups[-1][1], text]))
+        else:
+            groups.append((top, text))
+        last_bottom = max(s.bottom for s in row)
+    return groups
+
+
+def _region_blocks(segments: list[Line]) -> list[TextBlock]:
+    rows = _group_rows(segments)
+    if not rows:
+        return []
+    tops = [min(s.top for s in r) for r in rows]
+    heights = [max(s.height for s in r) for r in rows]
+    pitches = [
+        b - a for a, b in zip(tops, tops[1:], strict=False) if 0 < b - a < 3 * median(heights)
+    ]
+    # The line pitch inside a paragraph: a low quantile, since gaps between
+    # paragraphs can be as frequent as lines within them.
+    pitch = sorted(pitches)[len(pitches) // 4] if pitches else median(heights) * 1.2
+    left = min(r[0].x0 for r in rows)
+    right = max(r[-1].x1 for r in rows)
+    width = max(right - left, 1.0)
+
+    blocks: list[TextBlock] = []
+    cur: list[str] = []
+    cur_top = tops[0]
+    prev_row: list[Line] | None = None
+    for row, top, height in zip(rows, tops, heights, strict=True):
+        text = _row_text(row)
+        new = prev_row is None
+        if prev_row is not None:
+            prev_text = _row_text(prev_row)
+            prev_top = min(s.top for s in prev_row)
+            prev_ended = bool(_ENDS_SENTENCE.search(prev_text)) or (
+                prev_row[-1].x1 < right - 0.15 * width
+            )
+            size_jump = abs(row[0].size - prev_row[0].size) > 0.2 * max(row[0].size, 1.0) or (
+                all(s.bold for s in row) != all(s.bold for s in prev_row)
+            )
+            indented = (
+                row[0].x0 > left + 0.5 * row[0].size and prev_row[-1].x1 < right - 0.1 * width
+            )
+            new = (
+                top - prev_top > 1.4 * pitch
+                or (prev_ended and (bool(_ENUM_START.match(text)) or indented))
+                or (size_jump and prev_ended)
+            )
+        if new and cur:
+            blocks.append(TextBlock(_join_lines(cur), cur_top))
+            cur = []
+        if not cur:
+            cur_top = top
+        cur.append(text)
+        prev_row = row
+        del height
+    if cur:
+        blocks.append(TextBlock(_join_lines(cur), cur_top))
+    return blocks
+
+
+def _attach_notes(blocks: list[TextBlock], notes: list[tuple[float, str]]) -> None:
+    for note_top, note in notes:
+        best: TextBlock | None = None
+        for b in blocks:
+            if b.top <= note_top + 4:
+                best = b
+        if best is None and blocks:
+            best = blocks[0]
+        if best is not None:
+            best.note = note if best.note is None else f"{best.note} {note}"
+
+
+def layout_page(page: LayoutPage, furniture: set[str]) -> PageText:
+    """Body paragraphs of one page in reading order, furniture removed, notes attached."""
+    rows = _group_rows(page.lines)
+    edge_ids = {id(s) for r in (rows[:3] + rows[-3:]) for s in r}
+    kept: list[Line] = []
+    for row in rows:
+        text = _row_text(row)
+        at_edge = id(row[0]) in edge_ids
+        if at_edge and _is_furniture(text, _row_key(text), True, furniture):
+            continue
+        for seg in row:
+            if _DOT_LEADER.search(seg.text):
+                seg = Line(
+                    _DOT_LEADER.sub("", seg.text).strip(),
+                    seg.x0,
+                    seg.top,
+                    seg.x1,
+                    seg.bottom,
+                    seg.size,
+                    seg.bold,
+                )
+            if seg.text and not any(p.search(seg.text) for p in _furniture_patterns()):
+                kept.append(seg)
+    out = PageText(page.number)
+    for region in _split_columns(kept, page.width):
+        body, notes = _split_notes(region)
+        blocks = _region_blocks(body)
+        groups = _note_groups(notes)
+        _attach_notes(blocks, groups)
+        out.blocks.extend(blocks)
+        out.notes.extend(normalize_inline(t) for _, t in groups)
+    for b in out.blocks:
+        b.text = normalize_inline(b.text)
+        if b.note:
+            b.note = normalize_inline(b.note)
+    out.blocks = [
+        b for b in out.blocks if b.text and not any(p.search(b.text) for p in _furniture_patterns())
+    ]
+    return out
+
+
+def layout_pages(pages: Sequence[LayoutPage]) -> list[PageText]:
+    furniture = find_furniture(pages)
+    return [layout_page(p, furniture) for p in pages]

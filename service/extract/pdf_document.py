@@ -1,0 +1,108 @@
+"""A PDF's pages, through an engine, OCR where a page has no text layer, and layout."""
+
+from __future__ import annotations
+
+import re
+
+from ..model import Document
+from .layout import LayoutPage, layout_pages
+from .limits import Limits
+from .ocr import ocr_image, render_scale, tesseract_available
+from .pdf import EngineName, get_engine
+
+# A page with fewer visible characters than this has no usable text layer.
+MIN_PAGE_CHARS = 10
+
+
+def _page_has_images(pdf: object, index: int) -> bool:
+    import pypdfium2.raw as raw
+
+    page = pdf[index]  # type: ignore[index]
+    try:
+        return any(obj.type == raw.FPDF_PAGEOBJ_IMAGE for obj in page.get_objects(max_depth=2))
+    finally:
+        page.close()
+
+
+def _ocr_pages(data: bytes, pages: list[LayoutPage], limits: Limits, warnings: list[str]) -> None:
+    """Replace pages without a text layer by their OCR, or mark them unreadable."""
+    import pypdfium2 as pdfium
+
+    empty = [p for p in pages if sum(len(line.text) for line in p.lines) < MIN_PAGE_CHARS]
+    if not empty:
+        return
+    pdf = pdfium.PdfDocument(data)
+    try:
+        scanned = [p for p in empty if _page_has_images(pdf, p.number - 1)]
+        if not scanned:
+            return
+        if not tesseract_available():
+            nums = ", ".join(str(p.number) for p in scanned)
+            warnings.append(
+                f"page(s) {nums} have no text layer and were not read: "
+                "install tesseract-ocr to OCR them"
+            )
+            for p in scanned:
+                p.readable = False
+            return
+        for p in scanned:
+            scale = render_scale(p.width, p.height, limits)
+            if scale is None:
+                warnings.append(
+                    f"page {p.number} has no text layer and is too large to OCR "
+                    f"({p.width:.0f} x {p.height:.0f} pt); it was not read"
+                )
+                p.readable = False
+                continue
+            page = pdf[p.number - 1]
+            image = page.render(scale=scale, grayscale=True).to_pil()
+            page.close()
+            done = ocr_image(image, p.number, p.width, p.height, scale)
+            p.lines, p.ocr = done.lines, True
+            if not done.lines:
+                warnings.append(f"page {p.number} has no text layer and OCR found no text on it")
+        nums = [p.number for p in scanned if p.ocr]
+        if nums:
+            warnings.append(
+                f"page(s) {', '.join(map(str, nums))} were read by OCR; check quotes against the page"
+            )
+    finally:
+        pdf.close()
+
+
+def _pdf_title(data: bytes) -> str | None:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
+        return None
+    try:
+        title = (pdf.get_metadata_dict().get("Title") or "").strip()
+    finally:
+        pdf.close()
+    # Producers often leave a file name or a template name as the title.
+    if len(title) < 8 or re.search(r"\.(docx?|pdf|rtf)$|^microsoft|^untitled", title, re.I):
+        return None
+    return title
+
+
+def extract_pdf(
+    data: bytes, source: str, engine: EngineName, limits: Limits, deadline: float
+) -> Document:
+    from . import DocumentBuilder
+
+    pages = list(get_engine(engine).pages(data, limits, deadline))
+    builder = DocumentBuilder()
+    _ocr_pages(data, pages, limits, builder.warnings)
+    title = _pdf_title(data)
+    for page, text in zip(pages, layout_pages(pages), strict=True):
+        info = builder.start_page(
+            page.number, page.width, page.height, ocr=page.ocr, readable=page.readable
+        )
+        info.notes = text.notes
+        for block in text.blocks:
+            builder.add(block.text, title=block.note)
+            if title is None and len(block.text) > 12:
+                title = block.text[:200]
+    return builder.build(data, title=title or source, source=source, fmt="pdf", engine=engine)

@@ -1,0 +1,342 @@
+"""Text formats: Markdown, plain text, HTML, structured JSON and XML."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import CorruptDocument, EmptyDocument, LimitExceeded, UnsafeDocument
+from ..model import Document, Format
+from .layout import _ENUM_START, _join_lines
+from .limits import Limits
+from .sniff import decode_text
+
+_HEADING = re.compile(r"^(#{1,6})\s*(.*?)\s*#*\s*$")
+_BOLD_LINE = re.compile(r"^\s*(\*\*|__)([^*_].*?)(\*\*|__)\s*:?\s*$")
+_LIST = re.compile(r"^\s*([-*+•]|\d{1,3}[.)])\s+")
+_TAG = re.compile(r"<[^>\n]{0,500}>")
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)(?:[^\s,.;:]*\))?")
+_EMPH = re.compile(r"(\*\*\*|\*\*|\*|___|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w))")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")
+
+
+def _builder():  # type: ignore[no-untyped-def]
+    from . import DocumentBuilder
+
+    return DocumentBuilder()
+
+
+def _inline_markdown(text: str) -> str:
+    text = _TAG.sub(" ", text)
+    text = _LINK.sub(r"\1", text)
+    text = text.replace("`", "")
+    text = _EMPH.sub("", text)
+    return _ESCAPE.sub(r"\1", text)
+
+
+def _paragraphs(lines: list[str]) -> Iterator[str]:
+    """Blank-line paragraphs; a list item or numbered line starts a new one; hard breaks end one."""
+    cur: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            if cur:
+                yield _join_lines(cur)
+                cur = []
+            continue
+        if cur and (_LIST.match(line) or _ENUM_START.match(line)):
+            yield _join_lines(cur)
+            cur = []
+        cur.append(line)
+        if raw.endswith("  ") or raw.endswith("\\"):
+            yield _join_lines(cur)
+            cur = []
+    if cur:
+        yield _join_lines(cur)
+
+
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\s*\n", re.S)
+
+
+def _markdown(text: str, source: str) -> tuple[Any, str]:
+    b = _builder()
+    title: str | None = None
+    front = _FRONT_MATTER.match(text)
+    if front:
+        text = text[front.end() :]
+        m = re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)
+        if m:
+            title = m.group(1).replace("\\_", " ")
+    para: list[str] = []
+
+    def flush() -> None:
+        for p in _paragraphs(para):
+            b.add(_inline_markdown(p))
+        para.clear()
+
+    for line in text.splitlines():
+        m = _HEADING.match(line)
+        bold = _BOLD_LINE.match(line)
+        if m and m.group(2).strip():
+            flush()
+            heading = _inline_markdown(m.group(2))
+            b.add(heading, "heading", level=len(m.group(1)))
+            if title is None and len(heading) > 3:
+                title = heading
+        elif bold and len(bold.group(2)) < 160:
+            flush()
+            b.add(_inline_markdown(bold.group(2)), "heading", level=7)
+        else:
+            para.append(line)
+    flush()
+    return b, title or source
+
+
+def _plain(text: str, source: str) -> tuple[Any, str]:
+    b = _builder()
+    for p in _paragraphs(text.splitlines()):
+        b.add(p)
+    first = next((blk for blk in b.blocks), None)
+    return b, (b._parts[0][:200] if first else source)
+
+
+_HTML_BLOCKS = "h1,h2,h3,h4,h5,h6,p,li,dt,dd,td,th,pre,blockquote,caption"
+_HTML_BLOCK_TAGS = frozenset(_HTML_BLOCKS.split(","))
+
+
+def _html(text: str, source: str) -> tuple[Any, str]:
+    from selectolax.parser import HTMLParser
+
+    tree = HTMLParser(text)
+    for bad in tree.css("script,style,noscript,template,nav,header,footer,svg"):
+        bad.decompose()
+    b = _builder()
+    title_node = tree.css_first("title")
+    title = title_node.text(strip=True) if title_node else None
+    root = tree.body or tree.root
+    if root is None:
+        return b, title or source
+    for node in root.css(_HTML_BLOCKS):
+        parent = node.parent
+        nested = False
+        while parent is not None:
+            if parent.tag in _HTML_BLOCK_TAGS:
+                nested = True
+                break
+            parent = parent.parent
+        if nested:
+            continue  # its text is part of the enclosing block
+        tag = node.tag or ""
+        content = node.text(separator=" ", strip=True)
+        if tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            b.add(content, "heading", level=int(tag[1]))
+            if title is None:
+                title = content
+        else:
+            b.add(content)
+    if not b.blocks:
+        for p in _paragraphs(root.text(separator="\n").splitlines()):
+            b.add(p)
+    return b, title or source
+
+
+_TEXT_KEYS = ("content", "text", "body", "provision", "paragraph")
+_NUMBER_KEYS = ("section", "number", "article", "label", "num", "no")
+_TITLE_KEYS = ("title", "heading", "marginal_note", "caption", "name")
+_LIST_KEYS = ("provisions", "sections", "articles", "items", "paragraphs", "parts", "children")
+
+
+def _first(d: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for k in keys:
+        v = d.get(k)
+        if isinstance(v, (str, int)) and str(v).strip():
+            return str(v).strip()
+    return None
+
+
+def _json_units(node: Any, b: Any, depth: int = 0) -> None:
+    if depth > 50:
+        raise UnsafeDocument("the JSON is nested more than 50 levels deep")
+    if isinstance(node, list):
+        for item in node:
+            _json_units(item, b, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    content = _first(node, _TEXT_KEYS)
+    number = _first(node, _NUMBER_KEYS)
+    title = _first(node, _TITLE_KEYS)
+    if content:
+        # Sources often repeat "12. Title" at the start of the content.
+        if number:
+            prefix = re.escape(number) + r"\s*[.)]?\s*"
+            if title:
+                prefix += r"(" + re.escape(title) + r")?\s*[.:\-–]?\s*"
+            content = re.sub("^" + prefix, "", content, count=1)
+        b.add(content, label=number, title=title)
+    elif title and any(isinstance(node.get(k), list) for k in _LIST_KEYS):
+        b.add(title, "heading", level=min(depth + 1, 6))
+    for key in _LIST_KEYS:
+        if isinstance(node.get(key), list):
+            _json_units(node[key], b, depth + 1)
+
+
+def _json(text: str, source: str) -> tuple[Any, str]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CorruptDocument(f"the JSON cannot be parsed ({type(exc).__name__})") from None
+    b = _builder()
+    title = None
+    if isinstance(data, dict):
+        title = _first(data, ("title_en", "title", "name", "short_name"))
+    _json_units(
+        data.get("provisions", data) if isinstance(data, dict) and "provisions" in data else data, b
+    )
+    if not b.blocks:
+        raise EmptyDocument(
+            "the JSON holds no passages: expected objects with a 'content' or 'text' field "
+            "(optionally 'section' and 'title'), as a list or under 'provisions'"
+        )
+    return b, title or source
+
+
+def _local(tag: Any) -> str:
+    return tag.split("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+_XML_SKIP = {
+    "HistoricalNote",
+    "Footnote",
+    "ReaderNote",
+    "BillHistory",
+    "RunningHead",
+    "Identification",
+    "RecentAmendments",
+    "TableOfProvisions",
+    "Note",
+}
+_XML_TEXT = {"Text", "p", "para", "Para", "P", "paragraph-text", "Definition"}
+
+
+def _xml_text(el: Any) -> str:
+    parts: list[str] = []
+
+    def walk(e: Any) -> None:
+        if _local(e.tag) in _XML_SKIP or _local(e.tag) in {"Label", "MarginalNote"}:
+            if e.tail:
+                parts.append(e.tail)
+            return
+        if e.text:
+            parts.append(e.text)
+        for c in e:
+            walk(c)
+        if e.tail:
+            parts.append(e.tail)
+
+    if el.text:
+        parts.append(el.text)
+    for c in el:
+        walk(c)
+    return " ".join("".join(parts).split())
+
+
+def _xml(data: bytes, source: str) -> tuple[Any, str]:
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    try:
+        root = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise UnsafeDocument(
+            f"the XML declares entities or external references, which are refused ({type(exc).__name__})"
+        ) from None
+    except Exception as exc:
+        raise CorruptDocument(f"the XML cannot be parsed ({exc})") from None
+    b = _builder()
+    title = None
+    for tag in ("ShortTitle", "LongTitle", "title", "Title"):
+        found = next(
+            (e for e in root.iter() if _local(e.tag) == tag and (e.text or "").strip()), None
+        )
+        if found is not None:
+            title = " ".join((found.text or "").split())
+            break
+
+    def unit(el: Any, label: str | None, depth: int) -> None:
+        """A section-like element: its own text first, then its numbered children."""
+        own_label = None
+        note = None
+        for c in el:
+            name = _local(c.tag)
+            if name == "Label":
+                own_label = " ".join((c.text or "").split())
+            elif name == "MarginalNote":
+                note = _xml_text(c) or " ".join("".join(c.itertext()).split())
+        pending_label = label
+        for c in el:
+            name = _local(c.tag)
+            if name in _XML_SKIP or name in {"Label", "MarginalNote"}:
+                continue
+            if name in _XML_TEXT:
+                text = _xml_text(c)
+                if own_label and pending_label is None:
+                    text = f"{own_label} {text}"
+                b.add(text, label=pending_label, title=note if pending_label else None)
+                pending_label = None
+            elif len(c):
+                unit(c, pending_label, depth + 1)
+                pending_label = None
+
+    def walk(el: Any, depth: int) -> None:
+        if depth > 200:
+            raise UnsafeDocument("the XML is nested more than 200 levels deep")
+        name = _local(el.tag)
+        if name in _XML_SKIP:
+            return
+        if name == "Heading":
+            b.add(
+                _xml_text(el) or " ".join("".join(el.itertext()).split()),
+                "heading",
+                level=int(el.get("level", "1")) if str(el.get("level", "1")).isdigit() else 1,
+            )
+            return
+        if name == "Section":
+            label = next(
+                (" ".join((c.text or "").split()) for c in el if _local(c.tag) == "Label"), None
+            )
+            unit(el, label or None, depth)
+            return
+        if name in _XML_TEXT and not any(_local(c.tag) == "Section" for c in el):
+            b.add(_xml_text(el))
+            return
+        for c in el:
+            walk(c, depth + 1)
+
+    walk(root, 0)
+    if not b.blocks:
+        for text in root.itertext():
+            b.add(text)
+    return b, title or source
+
+
+def extract_textual(data: bytes, source: str, fmt: Format, limits: Limits) -> Document:
+    if fmt == "xml":
+        builder, title = _xml(data, source)
+    else:
+        text = decode_text(data)
+        if len(text) > limits.max_text_chars:
+            raise LimitExceeded(
+                f"the text has {len(text):,} characters, over the limit of {limits.max_text_chars:,}"
+            )
+        if fmt == "html":
+            builder, title = _html(text, source)
+        elif fmt == "json":
+            builder, title = _json(text, source)
+        elif fmt == "markdown":
+            builder, title = _markdown(text, source)
+        else:
+            builder, title = _plain(text, source)
+    return builder.build(data, title=title, source=source, fmt=fmt)

@@ -1,0 +1,27 @@
+"""Language identification for documents and passages (py3langid, model shipped in the package)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+# The languages of the corpora tipscan reads; restricting the model to them
+# keeps short legal passages from being taken for a neighbouring language.
+LANGUAGES = ("en", "nl", "es", "fr", "sv", "de", "pt", "it")
+
+
+@cache
+def _identifier():  # type: ignore[no-untyped-def]
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(LANGUAGES))
+    return ident
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text``, or None when it is too short to tell."""
+    letters = sum(c.isalpha() for c in text[:2000])
+    if letters < 12:
+        return None
+    lang, _prob = _identifier().classify(text[:2000])
+    return str(lang)

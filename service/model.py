@@ -1,0 +1,92 @@
+"""The one data model: documents, pages, layout blocks and passages.
+
+The same types are what the CLI prints as JSON Lines and what later stages
+(classification, coverage, the API) exchange.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Format = Literal["pdf", "docx", "html", "markdown", "text", "json", "xml"]
+BlockKind = Literal["heading", "paragraph"]
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Page(BaseModel):
+    """One page of the source (a whole file counts as page 1 when it has no pages)."""
+
+    number: int = Field(description="1-based page number in the source file")
+    char_start: int = Field(description="offset of the page's first character in Document.text")
+    char_end: int
+    width: float | None = None
+    height: float | None = None
+    ocr: bool = Field(default=False, description="text came from OCR")
+    readable: bool = Field(default=True, description="false when no text could be had")
+    notes: list[str] = Field(default_factory=list, description="marginal notes of the page")
+
+
+class Block(BaseModel):
+    """A layout unit of the body text: a heading or a paragraph, as extraction saw it.
+
+    Structured sources (XML, JSON, Markdown headings) also say what the block is:
+    its number (``label``) and title, so segmentation need not guess.
+    """
+
+    kind: BlockKind = "paragraph"
+    char_start: int
+    char_end: int
+    page: int
+    level: int | None = Field(default=None, description="heading level, 1 = top")
+    label: str | None = Field(default=None, description="explicit number, e.g. '12' or 's1'")
+    title: str | None = Field(default=None, description="explicit title or marginal note")
+
+
+class Document(BaseModel):
+    id: str = Field(description="sha256 of the source bytes")
+    title: str
+    source: str = Field(description="the file name the document came from")
+    format: Format
+    language: str | None = Field(default=None, description="ISO 639-1 code, majority of passages")
+    page_count: int
+    warnings: list[str] = Field(default_factory=list)
+    engine: str | None = Field(default=None, description="PDF engine used, if any")
+    text: str = Field(description="clean body text; pages and blocks index into it")
+    pages: list[Page]
+    blocks: list[Block]
+
+    def block_text(self, block: Block) -> str:
+        return self.text[block.char_start : block.char_end]
+
+    def page_at(self, offset: int) -> int:
+        """The page number holding the character at ``offset``."""
+        for page in self.pages:
+            if page.char_start <= offset < page.char_end:
+                return page.number
+        return self.pages[-1].number if self.pages else 1
+
+
+class Passage(BaseModel):
+    """A citable unit: an article, section, numbered paragraph or paragraph."""
+
+    id: str = Field(description="stable: derived from the document hash and the offsets")
+    doc_id: str
+    text: str
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int
+    citation: str = Field(description='how a reader cites it: "Article 30(2)", "Section 12"')
+    heading: list[str] = Field(default_factory=list, description='e.g. ["Part III", "Chapter 2"]')
+    title: str | None = Field(default=None, description="the section's own title or margin note")
+    language: str | None = None
+
+    @staticmethod
+    def make_id(doc_id: str, char_start: int, char_end: int) -> str:
+        return f"{doc_id[:16]}-{char_start}-{char_end}"

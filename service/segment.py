@@ -1,0 +1,503 @@
+"""Document -> passages: the units a reader cites.
+
+Legal documents are cut into articles and sections (recognising "Article 5",
+"Art. 5 bis", "Artículo 14.-", "Artikel 3", "Section 12", "§ 201", "15.(1)",
+"5A."), under a heading path of parts, chapters, titles and schedules.
+Sub-paragraphs stay with their article unless it is too long to read as one
+passage; then it is split at sub-paragraphs, then at sentences. Plans and
+other prose become paragraphs (numbered ones keep their number). Tables of
+contents are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from .lang import detect_language
+from .model import Block, Document, Passage
+
+MAX_PASSAGE_CHARS = 2000
+
+_NUM = r"(?P<num>\d{1,4}[A-Za-z]{0,2}(?:\.\d{1,3})*(?:\s?(?:bis|ter|quater|quinquies|sexies))?|[IVXLC]{1,7}|premier|first)"
+_UNIT_KEYWORD = re.compile(
+    r"^(?P<kw>Article|ARTICLE|Art\.|ART\.|Artikel|ARTIKEL|Art|Artículo|ARTÍCULO|Articulo|ARTICULO"
+    r"|Section|SECTION|Sec\.|SEC\.|Rule|RULE|Regulation|REGULATION|Clause|CLAUSE|§)"
+    r"\s*" + _NUM + r"(?![\w-])\s*(?:\.-|\.|:|-|–|—)?\s*",
+)
+_BARE_NUMBER = re.compile(r"^(?P<num>\d{1,3}[A-Z]{0,2})\s?\.(?!\d)\s*(?:-|–|—)?\s*")
+_HEADING_NUMBER = re.compile(r"^(?P<num>\d{1,4}(?:\.\d{1,3})?[A-Z]{0,2})\.?\s+(?=\S)")
+_SUBDIVISION = re.compile(r"^\((?P<num>\d{1,3}[A-Za-z]?)\)|^(?P<num2>\d{1,3})\.(?!\d)\s")
+_ENUM_ITEM = re.compile(r"^\((?:[a-z]{1,2}|[ivxlc]{1,5}|\d{1,3}[A-Za-z]?)\)\s*")
+_DOTTED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(?=\S)")
+_STRUCTURAL = re.compile(
+    r"^(?P<kw>PART|Part|CHAPTER|Chapter|TITLE|Title|SCHEDULE|Schedule|DIVISION|Division|"
+    r"Hoofdstuk|HOOFDSTUK|Titel|TITEL|Afdeling|AFDELING|Paragraaf|PARAGRAAF|Capítulo|CAPÍTULO|CAPITULO|"
+    r"Título|TÍTULO|TITULO|Chapitre|CHAPITRE|Titre|TITRE|Annex|ANNEX|Appendix|APPENDIX|Bijlage|BIJLAGE|"
+    r"(?:FIRST|SECOND|THIRD|FOURTH|FIFTH|SIXTH) SCHEDULE|(?:First|Second|Third|Fourth|Fifth|Sixth) Schedule)"
+    r"(?:\s+(?P<num>[IVXLC]{1,7}|\d{1,3}[A-Z]?|[A-Z])\b)?"
+)
+_PREAMBLE = re.compile(
+    r"^(P\s?R\s?E\s?[AÁ]\s?M\s?B\s?[UL]\s?[LU]\s?[OEA]?|Preamble|PREAMBLE|Preambule|Préambule|Preámbulo|Preambulo)\b\s*:?\s*"
+)
+_TOC_HEADING = re.compile(
+    r"^(arrangement of (sections|clauses|regulations|articles)|(table of )?contents|sections|"
+    r"inhoudsopgave|inhoud|índice|indice|table des matières|sommaire|innehåll)\s*:?$",
+    re.IGNORECASE,
+)
+_LEGAL_WORD = re.compile(r"\b(shall|may|must|means|zal|kan|wordt|moet|deberá|podrá|será)\b", re.I)
+# Contents entries are titles: they may say "may" ("Victim may offer a defence") but not "shall".
+_SENTENCE_WORD = re.compile(r"\b(shall|must|means|zal|wordt|moet|deberá|será)\b", re.I)
+
+_KEYWORD_CITE = {
+    "article": "Article",
+    "art.": "Article",
+    "art": "Article",
+    "artikel": "Artikel",
+    "artículo": "Artículo",
+    "articulo": "Artículo",
+    "section": "Section",
+    "sec.": "Section",
+    "rule": "Rule",
+    "regulation": "Regulation",
+    "clause": "Clause",
+    "§": "§",
+}
+_STRUCTURAL_LEVEL = {
+    "part": 1,
+    "title": 1,
+    "titel": 1,
+    "título": 1,
+    "titulo": 1,
+    "titre": 1,
+    "schedule": 1,
+    "annex": 1,
+    "appendix": 1,
+    "bijlage": 1,
+    "chapter": 2,
+    "hoofdstuk": 2,
+    "capítulo": 2,
+    "capitulo": 2,
+    "chapitre": 2,
+    "division": 3,
+    "afdeling": 3,
+    "paragraaf": 4,
+}
+
+
+@dataclass
+class _Unit:
+    citation: str
+    number: str | None
+    heading: list[str]
+    title: str | None = None
+    blocks: list[Block] = field(default_factory=list)
+    numbered: bool = True  # False for running prose paragraphs
+    bare: bool = False  # opened by a bare number ("15.") rather than a keyword
+
+
+def _norm_number(num: str) -> str:
+    num = re.sub(r"\s+", " ", num.strip())
+    return "1" if num.lower() in {"premier", "first"} else num
+
+
+def _int_prefix(num: str | None) -> int | None:
+    m = re.match(r"\d+", num or "")
+    return int(m.group()) if m else None
+
+
+def _unit_match(text: str) -> tuple[str, str, int] | None:
+    """(citation keyword, number, match end) for an explicit article/section start."""
+    m = _UNIT_KEYWORD.match(text)
+    if not m:
+        return None
+    kw = _KEYWORD_CITE.get(m.group("kw").lower(), m.group("kw").title())
+    return kw, _norm_number(m.group("num")), m.end()
+
+
+def _structural(text: str) -> tuple[int, str] | None:
+    if len(text) > 160:
+        return None
+    m = _STRUCTURAL.match(text)
+    if not m:
+        return None
+    rest = text[m.end() :].strip(" .:-–—")
+    if not m.group("num") and not m.group("kw").upper().endswith("SCHEDULE"):
+        # "Part" alone must at least look like a heading, not a sentence.
+        if rest[:1].islower() or _LEGAL_WORD.search(rest):
+            return None
+    if _LEGAL_WORD.search(rest) and len(rest) > 60:
+        return None
+    kw = m.group("kw").split()[-1].lower()
+    return _STRUCTURAL_LEVEL.get(kw, 2), text
+
+
+@cache
+def _sentencizer():  # type: ignore[no-untyped-def]
+    import spacy
+
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def _toc_blocks(doc: Document) -> set[int]:
+    """Indices of blocks that belong to a table of contents (or arrangement of sections)."""
+    texts = [doc.block_text(b) for b in doc.blocks]
+    long_labels: set[str] = set()
+    short: dict[int, str] = {}
+    for i, (b, t) in enumerate(zip(doc.blocks, texts, strict=True)):
+        m = _unit_match(t) or (
+            ("", _norm_number(mm.group("num")), mm.end()) if (mm := _BARE_NUMBER.match(t)) else None
+        )
+        if m is None:
+            continue
+        if len(t) < 160 and not _SENTENCE_WORD.search(t) and b.kind != "heading":
+            short[i] = m[1]
+        if len(t) >= 160 or _LEGAL_WORD.search(t):
+            long_labels.add(m[1])
+    drop: set[int] = set()
+    # A short numbered line whose number comes back later as a real provision
+    # is a contents entry; keep only runs of them (three or more), so that a
+    # lone short provision ("5. Repealed.") is not lost.
+    run: list[int] = []
+    for i in range(len(texts) + 1):
+        entry = i in short and short[i] in long_labels and _later_has(doc, texts, i, short[i])
+        toc_heading = i < len(texts) and bool(_TOC_HEADING.match(texts[i]))
+        if entry or (
+            run and i < len(texts) and (toc_heading or _is_toc_filler(doc.blocks[i], texts[i]))
+        ):
+            run.append(i)
+            continue
+        entries = [j for j in run if j in short]
+        if len(entries) >= 3:
+            last = max(entries)
+            drop.update(j for j in run if j <= last)
+        run = []
+    for i, t in enumerate(texts):
+        if _TOC_HEADING.match(t):
+            drop.add(i)
+    # Stragglers: a contents entry cut off from its run by a page break.
+    for i in short:
+        if i not in drop and short[i] in long_labels and ({i - 1, i - 2, i + 1, i + 2} & drop):
+            drop.add(i)
+    return drop
+
+
+def _is_toc_filler(block: Block, text: str) -> bool:
+    """Lines between contents entries: chapter headings, titles, page numbers."""
+    return len(text) < 160 and not _SENTENCE_WORD.search(text)
+
+
+def _later_has(doc: Document, texts: list[str], i: int, label: str) -> bool:
+    for j in range(i + 1, len(texts)):
+        t = texts[j]
+        m = _unit_match(t)
+        num = (
+            m[1]
+            if m
+            else (_norm_number(mm.group("num")) if (mm := _BARE_NUMBER.match(t)) else None)
+        )
+        if num == label and (len(t) >= 160 or _LEGAL_WORD.search(t)):
+            return True
+    return False
+
+
+def _scheme(doc: Document, texts: list[str]) -> str:
+    """Whether provisions are introduced by keywords ("Article 5") or bare numbers ("5.")."""
+    keyword = sum(1 for t in texts if _unit_match(t))
+    bare = sum(1 for t in texts if _BARE_NUMBER.match(t) and (len(t) > 80 or _LEGAL_WORD.search(t)))
+    return "keyword" if keyword >= 3 and keyword >= 0.5 * bare else "bare"
+
+
+def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[Passage]:
+    """Cut a document into citable passages, in reading order."""
+    texts = [doc.block_text(b) for b in doc.blocks]
+    toc = _toc_blocks(doc)
+    scheme = _scheme(doc, texts)
+    keyword_default = "Section"
+    heading: list[tuple[int, str]] = []
+    units: list[_Unit] = []
+    cur: _Unit | None = None
+    prose_count = 0
+    pending_title: str | None = None
+    pending_heading_unit: _Unit | None = None  # a unit opened by a heading, still without body
+    last_structural = -2  # index of the last Part/Chapter heading block
+
+    def path() -> list[str]:
+        return [h for _, h in heading]
+
+    def open_unit(
+        citation: str, number: str | None, title: str | None, numbered: bool = True
+    ) -> _Unit:
+        nonlocal cur
+        cur = _Unit(citation, number, path(), title, numbered=numbered)
+        units.append(cur)
+        return cur
+
+    def push_heading(level: int, text: str) -> None:
+        nonlocal cur, pending_heading_unit
+        while heading and heading[-1][0] >= level:
+            heading.pop()
+        heading.append((level, text))
+        cur = None
+        pending_heading_unit = None
+
+    for i, (block, text) in enumerate(zip(doc.blocks, texts, strict=True)):
+        if i in toc:
+            continue
+        unit = _unit_match(text)
+        if block.label:
+            # Structured sources say what the block is.
+            num = _norm_number(re.sub(r"^[sS](?=\d)", "", block.label))
+            if cur is not None and cur.number == num and cur.blocks:
+                cur.blocks.append(block)
+            else:
+                open_unit(f"{keyword_default} {num}", num, block.title).blocks.append(block)
+            pending_heading_unit = None
+            continue
+
+        if block.kind == "heading" and (block.level or 1) <= 6:
+            if _ENUM_ITEM.match(text):
+                block_kind = "paragraph"  # "(a) For the purpose of ..." set as a heading
+            else:
+                structural = _structural(text)
+                if _PREAMBLE.match(text):
+                    pending_heading_unit = open_unit("Preamble", None, None)
+                    continue
+                if unit and not (structural and scheme == "keyword" and unit[0] == "§"):
+                    kw, num, end = unit
+                    title = text[end:].strip() or None
+                    if cur is not None and cur.number == num and cur.citation.startswith(kw):
+                        continue  # a heading repeated before each subsection
+                    pending_heading_unit = open_unit(f"{kw} {num}", num, title)
+                    continue
+                hm = _HEADING_NUMBER.match(text)
+                if hm and scheme != "keyword" and not structural:
+                    num = _norm_number(hm.group("num"))
+                    if cur is not None and cur.number == num:
+                        continue
+                    pending_heading_unit = open_unit(
+                        f"{keyword_default} {num}", num, text[hm.end() :]
+                    )
+                    continue
+                if (
+                    pending_heading_unit is not None
+                    and not pending_heading_unit.blocks
+                    and not structural
+                ):
+                    if pending_heading_unit.title is None:
+                        pending_heading_unit.title = text
+                    continue
+                level = structural[0] if structural else (block.level or 1)
+                if structural and block.level is not None:
+                    level = block.level
+                if not structural and heading and last_structural == i - 1:
+                    # "CHAPTER II" then "PREVENTIVE MEASURES": one heading.
+                    heading[-1] = (heading[-1][0], f"{heading[-1][1]}: {text}")
+                    continue
+                push_heading(level, text)
+                if structural:
+                    last_structural = i
+                continue
+        else:
+            block_kind = "paragraph"
+        del block_kind
+
+        # Paragraph-like blocks.
+        structural = _structural(text)
+        if structural and len(text) < 120 and not unit:
+            level, htext = structural
+            push_heading(level, htext)
+            last_structural = i
+            continue
+        if heading and last_structural == i - 1 and _is_heading_caption(text):
+            heading[-1] = (heading[-1][0], f"{heading[-1][1]}: {text}")
+            last_structural = i
+            continue
+        if _PREAMBLE.match(text):
+            pending_heading_unit = open_unit("Preamble", None, None)
+            if len(text) > 40:
+                cur.blocks.append(block)  # type: ignore[union-attr]
+                pending_heading_unit = None
+            continue
+        if unit and (scheme == "keyword" or unit[0] != "§"):
+            kw, num, _end = unit
+            if (
+                cur is not None
+                and cur.number == num
+                and cur.citation.startswith(kw)
+                and not cur.blocks
+            ):
+                cur.blocks.append(block)
+            else:
+                open_unit(f"{kw} {num}", num, block.title or pending_title).blocks.append(block)
+            pending_title = None
+            pending_heading_unit = None
+            continue
+        bare = _BARE_NUMBER.match(text)
+        in_keyword_unit = (
+            cur is not None and cur.numbered and cur.number is not None and not cur.bare
+        )
+        if bare and (scheme == "bare" or not in_keyword_unit):
+            num = _norm_number(bare.group("num"))
+            n = _int_prefix(num)
+            prev = _int_prefix(cur.number) if cur is not None and cur.numbered else None
+            plausible = prev is None or (
+                n is not None and (prev < n <= prev + 10 or (n == prev and num != cur.number))
+            )  # type: ignore[union-attr]
+            if cur is None or not cur.numbered or plausible:
+                u = open_unit(f"{keyword_default} {num}", num, block.title or pending_title)
+                u.bare = True
+                u.blocks.append(block)
+                pending_title = None
+                pending_heading_unit = None
+                continue
+        if pending_heading_unit is not None:
+            pending_heading_unit.blocks.append(block)
+            pending_heading_unit = None
+            continue
+        if cur is not None and cur.numbered:
+            # A section's title set as its own short line before the section starts.
+            nxt = texts[i + 1] if i + 1 < len(texts) else ""
+            if _is_title_line(text) and (_BARE_NUMBER.match(nxt) or _unit_match(nxt)):
+                pending_title = text
+                continue
+            cur.blocks.append(block)
+            continue
+        # Running prose: each paragraph is a passage; short lines join the next one.
+        nxt = texts[i + 1] if i + 1 < len(texts) else ""
+        if _is_title_line(text) and (_BARE_NUMBER.match(nxt) or _unit_match(nxt)):
+            pending_title = text
+            continue
+        if _is_title_line(text) and len(text) < 100 and i + 1 < len(texts):
+            nxt_block = doc.blocks[i + 1]
+            if nxt_block.kind == "paragraph" and not (
+                _BARE_NUMBER.match(texts[i + 1]) or _unit_match(texts[i + 1])
+            ):
+                pending_title = text if pending_title is None else f"{pending_title} {text}"
+                continue
+        dotted = _DOTTED.match(text)
+        if dotted:
+            citation = f"para. {dotted.group('num')}"
+        else:
+            prose_count += 1
+            citation = (
+                f"p. {block.page}, para. {_page_para(units, block.page) + 1}"
+                if doc.page_count > 1
+                else f"para. {prose_count}"
+            )
+        u = open_unit(citation, None, pending_title, numbered=False)
+        u.blocks.append(block)
+        pending_title = None
+        cur = None
+
+    passages: list[Passage] = []
+    for u in units:
+        if not u.blocks:
+            continue
+        for start, end, citation in _pieces(doc, u, max_chars):
+            text = doc.text[start:end]
+            if not text.strip():
+                continue
+            passages.append(
+                Passage(
+                    id=Passage.make_id(doc.id, start, end),
+                    doc_id=doc.id,
+                    text=text,
+                    page_start=doc.page_at(start),
+                    page_end=doc.page_at(max(end - 1, start)),
+                    char_start=start,
+                    char_end=end,
+                    citation=citation,
+                    heading=u.heading,
+                    title=u.title,
+                    language=detect_language(text) or doc.language,
+                )
+            )
+    return passages
+
+
+def _page_para(units: list[_Unit], page: int) -> int:
+    return sum(1 for u in units if not u.numbered and u.blocks and u.blocks[0].page == page)
+
+
+def _is_heading_caption(text: str) -> bool:
+    """The name line under "CHAPTER II": upper case, short, no sentence."""
+    letters = [c for c in text if c.isalpha()]
+    return (
+        bool(letters) and len(text) < 120 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+    )
+
+
+def _is_title_line(text: str) -> bool:
+    """A short line without closing punctuation: a section title or caption."""
+    return (
+        len(text) < 120
+        and not re.search(r"[.;:,]$", text)
+        and not _LEGAL_WORD.search(text)
+        and not _ENUM_ITEM.match(text)
+        and text[:1].isupper()
+    )
+
+
+def _pieces(doc: Document, unit: _Unit, max_chars: int) -> list[tuple[int, int, str]]:
+    """Offsets and citations of a unit, split when it is too long to read as one passage."""
+    start, end = unit.blocks[0].char_start, unit.blocks[-1].char_end
+    if end - start <= max_chars:
+        return [(start, end, unit.citation)]
+    # Split at sub-paragraphs "(1)" / "1.", keeping (a)/(i) items with their sub-paragraph.
+    groups: list[tuple[str | None, list[Block]]] = []
+    for i, b in enumerate(unit.blocks):
+        t = doc.block_text(b)
+        if i == 0:
+            m = _UNIT_KEYWORD.match(t) or _BARE_NUMBER.match(t)
+            own = m is not None and _norm_number(m.group("num")) == unit.number
+            sub = _SUBDIVISION.match(t[m.end() :].lstrip() if own and m else t)
+            groups.append((_sub_num(sub), [b]))
+            continue
+        sub = _SUBDIVISION.match(t)
+        if sub:
+            groups.append((_sub_num(sub), [b]))
+        else:
+            groups[-1][1].append(b)
+    out: list[tuple[int, int, str]] = []
+    for num, blocks in groups:
+        citation = f"{unit.citation}({num})" if num and unit.numbered else unit.citation
+        s, e = blocks[0].char_start, blocks[-1].char_end
+        if e - s <= max_chars:
+            out.append((s, e, citation))
+            continue
+        # Still too long: pack its blocks, and sentences of over-long blocks.
+        spans: list[tuple[int, int]] = []
+        for b in blocks:
+            if b.char_end - b.char_start <= max_chars:
+                spans.append((b.char_start, b.char_end))
+            else:
+                spans.extend(_sentence_spans(doc.text, b.char_start, b.char_end))
+        out.extend((s2, e2, citation) for s2, e2 in _pack(spans, max_chars))
+    return out
+
+
+def _sub_num(m: re.Match[str] | None) -> str | None:
+    if m is None:
+        return None
+    return m.group("num") or m.group("num2")
+
+
+def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    nlp = _sentencizer()
+    piece = text[start:end]
+    sents = [(start + s.start_char, start + s.end_char) for s in nlp(piece).sents]
+    return sents or [(start, end)]
+
+
+def _pack(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out and e - out[-1][0] <= max_chars:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
