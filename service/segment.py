@@ -26,7 +26,8 @@ _UNIT_KEYWORD = re.compile(
     r"|Section|SECTION|Sec\.|SEC\.|Rule|RULE|Regulation|REGULATION|Clause|CLAUSE|§)"
     r"\s*" + _NUM + r"(?![\w-])\s*(?:\.-|\.|:|-|–|—)?\s*",
 )
-_BARE_NUMBER = re.compile(r"^(?P<num>\d{1,3}[A-Z]{0,2})\s?\.(?!\d)\s*(?:-|–|—)?\s*")
+# "15.", "5A.", "3.(1)"; India Code amendment marks come first: "1 [7. Offence ...".
+_BARE_NUMBER = re.compile(r"^(?:\d{1,2}\s?\[)?(?P<num>\d{1,3}[A-Z]{0,2})\s?\.(?!\d)\s*(?:-|–|—)?\s*")
 _HEADING_NUMBER = re.compile(r"^(?P<num>\d{1,4}(?:\.\d{1,3})?[A-Z]{0,2})\.?\s+(?=\S)")
 _SUBDIVISION = re.compile(r"^\((?P<num>\d{1,3}[A-Za-z]?)\)|^(?P<num2>\d{1,3})\.(?!\d)\s")
 _ENUM_ITEM = re.compile(r"^\((?:[a-z]{1,2}|[ivxlc]{1,5}|\d{1,3}[A-Za-z]?)\)\s*")
@@ -162,19 +163,28 @@ def _toc_blocks(doc: Document) -> set[int]:
     # is a contents entry; keep only runs of them (three or more), so that a
     # lone short provision ("5. Repealed.") is not lost.
     run: list[int] = []
+    fillers = 0
+    last_num: int | None = None
     for i in range(len(texts) + 1):
         entry = i in short and short[i] in long_labels and _later_has(doc, texts, i, short[i])
-        toc_heading = i < len(texts) and bool(_TOC_HEADING.match(texts[i]))
-        if entry or (
-            run and i < len(texts) and (toc_heading or _is_toc_filler(doc.blocks[i], texts[i]))
-        ):
+        num = _int_prefix(short.get(i))
+        # Contents numbers rise; a number that falls back starts the body.
+        restart = entry and last_num is not None and num is not None and num < last_num
+        if entry and not restart:
             run.append(i)
+            fillers, last_num = 0, num if num is not None else last_num
+            continue
+        toc_heading = i < len(texts) and bool(_TOC_HEADING.match(texts[i]))
+        filler = i < len(texts) and (toc_heading or _is_toc_filler(doc.blocks[i], texts[i]))
+        if run and filler and not restart and fillers < 3:
+            run.append(i)
+            fillers += 1
             continue
         entries = [j for j in run if j in short]
         if len(entries) >= 3:
             last = max(entries)
             drop.update(j for j in run if j <= last)
-        run = []
+        run, fillers, last_num = ([i], 0, num) if restart else ([], 0, None)
     for i, t in enumerate(texts):
         if _TOC_HEADING.match(t):
             drop.add(i)
@@ -216,6 +226,7 @@ def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[
     texts = [doc.block_text(b) for b in doc.blocks]
     toc = _toc_blocks(doc)
     scheme = _scheme(doc, texts)
+    has_articles = any((m := _unit_match(t)) and m[0] != "§" for t in texts)
     keyword_default = "Section"
     heading: list[tuple[int, str]] = []
     units: list[_Unit] = []
@@ -266,7 +277,12 @@ def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[
                 if _PREAMBLE.match(text):
                     pending_heading_unit = open_unit("Preamble", None, None)
                     continue
-                if unit and not (structural and scheme == "keyword" and unit[0] == "§"):
+                if unit and unit[0] == "§" and has_articles:
+                    # "§ 2 Eed en belofte" groups articles: a heading, not a provision.
+                    push_heading(3, text)
+                    last_structural = i
+                    continue
+                if unit:
                     kw, num, end = unit
                     title = text[end:].strip() or None
                     if cur is not None and cur.number == num and cur.citation.startswith(kw):

@@ -85,6 +85,9 @@ class PdfiumEngine:
                         continue  # lone surrogate halves: not text
                     if raw.FPDFText_IsGenerated(tp, k) == 1:
                         continue  # spaces and breaks PDFium made up; layout decides those
+                    angle = raw.FPDFText_GetCharAngle(tp, k)
+                    if 0.05 < angle < 6.23:
+                        continue  # rotated text (form column heads, stamps): not body text
                     ch = chr(code)
                     size = 0.0  # layout uses the glyph band's height
                     if ch.isspace():
@@ -151,6 +154,7 @@ class PdfplumberEngine:
                         _is_bold(c.get("fontname") or ""),
                     )
                     for c in page.chars
+                    if c.get("upright", True)
                 ]
                 yield LayoutPage(
                     index + 1, float(page.width), float(page.height), chars_to_lines(chars)

@@ -221,14 +221,23 @@ _XML_SKIP = {
 _XML_TEXT = {"Text", "p", "para", "Para", "P", "paragraph-text", "Definition"}
 
 
+_XML_BLOCKISH = {"Paragraph", "Subparagraph", "Clause", "Subclause", "Text", "Definition",
+                 "ContinuedParagraph", "ContinuedSectionSubsection", "List", "Item", "Provision"}
+
+
 def _xml_text(el: Any) -> str:
     parts: list[str] = []
 
     def walk(e: Any) -> None:
-        if _local(e.tag) in _XML_SKIP or _local(e.tag) in {"Label", "MarginalNote"}:
+        name = _local(e.tag)
+        if name in _XML_SKIP or name in {"Label", "MarginalNote"}:
+            if name == "Label" and e.text:
+                parts.append(" " + e.text + " ")
             if e.tail:
                 parts.append(e.tail)
             return
+        if name in _XML_BLOCKISH:
+            parts.append(" ")
         if e.text:
             parts.append(e.text)
         for c in e:
@@ -276,14 +285,16 @@ def _xml(data: bytes, source: str) -> tuple[Any, str]:
             elif name == "MarginalNote":
                 note = _xml_text(c) or " ".join("".join(c.itertext()).split())
         pending_label = label
+        labelled = False
         for c in el:
             name = _local(c.tag)
             if name in _XML_SKIP or name in {"Label", "MarginalNote"}:
                 continue
             if name in _XML_TEXT:
                 text = _xml_text(c)
-                if own_label and pending_label is None:
+                if own_label and pending_label is None and not labelled:
                     text = f"{own_label} {text}"
+                labelled = True
                 b.add(text, label=pending_label, title=note if pending_label else None)
                 pending_label = None
             elif len(c):
