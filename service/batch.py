@@ -14,6 +14,7 @@ import resource
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import DocumentTimeout, LimitExceeded, TipscanError
 from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, EngineName, Limits, extract_path
@@ -64,7 +65,7 @@ def process_file(
     return doc, segment_document(doc)
 
 
-def _child(conn, path: str, engine: EngineName, limits: Limits, max_memory: int) -> None:  # type: ignore[no-untyped-def]
+def _child(conn: Any, path: str, engine: EngineName, limits: Limits, max_memory: int) -> None:
     if max_memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
     try:
@@ -88,13 +89,19 @@ def _child(conn, path: str, engine: EngineName, limits: Limits, max_memory: int)
     except RecursionError:
         conn.send_bytes(
             json.dumps(
-                {"error_code": "corrupt-document", "error": "the file's structure is nested too deeply to read"}
+                {
+                    "error_code": "corrupt-document",
+                    "error": "the file's structure is nested too deeply to read",
+                }
             ).encode()
         )
     except Exception as exc:
         conn.send_bytes(
             json.dumps(
-                {"error_code": "corrupt-document", "error": f"the file could not be read ({type(exc).__name__}: {exc})"}
+                {
+                    "error_code": "corrupt-document",
+                    "error": f"the file could not be read ({type(exc).__name__}: {exc})",
+                }
             ).encode()
         )
     finally:

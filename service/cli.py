@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -26,12 +26,12 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     jsonl = "jsonl"
     text = "text"
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     pdfium = "pdfium"
     pdfplumber = "pdfplumber"
 
@@ -69,12 +69,17 @@ def _err(message: str) -> None:
 def extract(
     files: Annotated[list[str], typer.Argument(help="Files or folders to read.")],
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="jsonl: one passage per line; text: for reading.")
+        OutputFormat,
+        typer.Option("--format", help="jsonl: one passage per line; text: for reading."),
     ] = OutputFormat.jsonl,
     engine: Annotated[Engine, typer.Option(help="PDF engine.")] = Engine(DEFAULT_ENGINE),
-    max_pages: Annotated[int, typer.Option(help="Refuse documents with more pages.")] = DEFAULT_LIMITS.max_pages,
+    max_pages: Annotated[
+        int, typer.Option(help="Refuse documents with more pages.")
+    ] = DEFAULT_LIMITS.max_pages,
     max_bytes: Annotated[int, typer.Option(help="Refuse larger files.")] = DEFAULT_LIMITS.max_bytes,
-    timeout: Annotated[float, typer.Option(help="Seconds allowed per document.")] = DEFAULT_LIMITS.timeout_s,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds allowed per document.")
+    ] = DEFAULT_LIMITS.timeout_s,
     max_memory_mb: Annotated[
         int, typer.Option(help="Memory allowed per document, in MiB.")
     ] = DEFAULT_MAX_MEMORY // 2**20,
@@ -97,13 +102,19 @@ def extract(
             for p in passages:
                 out.write(json.dumps(p.model_dump(mode="json"), ensure_ascii=False) + "\n")
         else:
-            out.write(f"== {outcome.path} | {doc.title} | {doc.format}, {doc.page_count} page(s), "
-                      f"{len(passages)} passages ==\n\n")
+            out.write(
+                f"== {outcome.path} | {doc.title} | {doc.format}, {doc.page_count} page(s), "
+                f"{len(passages)} passages ==\n\n"
+            )
             for p in passages:
-                where = f"p. {p.page_start}" + (f"-{p.page_end}" if p.page_end != p.page_start else "")
+                where = f"p. {p.page_start}" + (
+                    f"-{p.page_end}" if p.page_end != p.page_start else ""
+                )
                 head = " > ".join(p.heading)
                 title = f" {p.title}" if p.title else ""
-                out.write(f"[{p.citation}]{title} ({where}{'; ' + head if head else ''})\n{p.text}\n\n")
+                out.write(
+                    f"[{p.citation}]{title} ({where}{'; ' + head if head else ''})\n{p.text}\n\n"
+                )
         out.flush()
     if failed:
         raise typer.Exit(1)

@@ -10,7 +10,7 @@ LANGUAGES = ("en", "nl", "es", "fr", "sv", "de", "pt", "it")
 
 
 @cache
-def _identifier():  # type: ignore[no-untyped-def]
+def _identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -27,7 +27,9 @@ _UNIT_KEYWORD = re.compile(
     r"\s*" + _NUM + r"(?![\w-])\s*(?:\.-|\.|:|-|–|—)?\s*",
 )
 # "15.", "5A.", "3.(1)"; India Code amendment marks come first: "1 [7. Offence ...".
-_BARE_NUMBER = re.compile(r"^(?:\d{1,2}\s?\[)?(?P<num>\d{1,3}[A-Z]{0,2})\s?\.(?!\d)\s*(?:-|–|—)?\s*")
+_BARE_NUMBER = re.compile(
+    r"^(?:\d{1,2}\s?\[)?(?P<num>\d{1,3}[A-Z]{0,2})\s?\.(?!\d)\s*(?:-|–|—)?\s*"
+)
 _HEADING_NUMBER = re.compile(r"^(?P<num>\d{1,4}(?:\.\d{1,3})?[A-Z]{0,2})\.?\s+(?=\S)")
 _SUBDIVISION = re.compile(r"^\((?P<num>\d{1,3}[A-Za-z]?)\)|^(?P<num2>\d{1,3})\.(?!\d)\s")
 _ENUM_ITEM = re.compile(r"^\((?:[a-z]{1,2}|[ivxlc]{1,5}|\d{1,3}[A-Za-z]?)\)\s*")
@@ -124,10 +126,10 @@ def _structural(text: str) -> tuple[int, str] | None:
     if not m:
         return None
     rest = text[m.end() :].strip(" .:-–—")
-    if not m.group("num") and not m.group("kw").upper().endswith("SCHEDULE"):
-        # "Part" alone must at least look like a heading, not a sentence.
-        if rest[:1].islower() or _LEGAL_WORD.search(rest):
-            return None
+    # "Part" without a number must at least look like a heading, not a sentence.
+    unnumbered = not m.group("num") and not m.group("kw").upper().endswith("SCHEDULE")
+    if unnumbered and (rest[:1].islower() or _LEGAL_WORD.search(rest)):
+        return None
     if _LEGAL_WORD.search(rest) and len(rest) > 60:
         return None
     kw = m.group("kw").split()[-1].lower()
@@ -135,7 +137,7 @@ def _structural(text: str) -> tuple[int, str] | None:
 
 
 @cache
-def _sentencizer():  # type: ignore[no-untyped-def]
+def _sentencizer():
     import spacy
 
     nlp = spacy.blank("xx")
@@ -361,8 +363,9 @@ def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[
             n = _int_prefix(num)
             prev = _int_prefix(cur.number) if cur is not None and cur.numbered else None
             plausible = prev is None or (
-                n is not None and (prev < n <= prev + 10 or (n == prev and num != cur.number))
-            )  # type: ignore[union-attr]
+                n is not None
+                and (prev < n <= prev + 10 or (n == prev and cur is not None and num != cur.number))
+            )
             if cur is None or not cur.numbered or plausible:
                 u = open_unit(f"{keyword_default} {num}", num, block.title or pending_title)
                 u.bare = True

@@ -44,6 +44,8 @@ def extract_docx(data: bytes, source: str, limits: Limits) -> Document:
 
     check_zip(data, limits)
     import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
     try:
         doc = docx.Document(io.BytesIO(data))
@@ -55,7 +57,7 @@ def extract_docx(data: bytes, source: str, limits: Limits) -> Document:
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            para = docx.text.paragraph.Paragraph(child, doc)
+            para = Paragraph(child, doc)
             style = (para.style.name if para.style is not None else "") or ""
             text = para.text
             m = re.match(r"(Heading|Title)\s*(\d*)", style)
@@ -67,7 +69,7 @@ def extract_docx(data: bytes, source: str, limits: Limits) -> Document:
             else:
                 b.add(text)
         elif tag == "tbl":
-            table = docx.table.Table(child, doc)
+            table = Table(child, doc)
             for row in table.rows:
                 cells: list[str] = []
                 for cell in row.cells:

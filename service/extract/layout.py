@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from statistics import median
 
 from .normalize import normalize_inline
@@ -287,9 +288,7 @@ def _region_blocks(segments: list[Line]) -> list[TextBlock]:
         return []
     tops = [min(s.top for s in r) for r in rows]
     heights = [max(s.height for s in r) for r in rows]
-    pitches = [
-        b - a for a, b in zip(tops, tops[1:], strict=False) if 0 < b - a < 3 * median(heights)
-    ]
+    pitches = [b - a for a, b in pairwise(tops) if 0 < b - a < 3 * median(heights)]
     # The line pitch inside a paragraph: a low quantile, since gaps between
     # paragraphs can be as frequent as lines within them.
     pitch = sorted(pitches)[len(pitches) // 4] if pitches else median(heights) * 1.2

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import time
 from collections.abc import Iterator
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ..errors import CorruptDocument, DocumentTimeout, EncryptedDocument, LimitExceeded
 from .layout import CharBox, LayoutPage, chars_to_lines
@@ -166,13 +166,13 @@ class PdfplumberEngine:
             pdf.close()
 
 
-def _font_bold(raw: object, cache: dict[int, bool], font: object) -> bool:
+def _font_bold(raw: Any, cache: dict[int, bool], font: Any) -> bool:
     """Bold by the font's base name, as pdfplumber sees it (cached per font handle)."""
     key = ctypes.cast(font, ctypes.c_void_p).value or 0
     found = cache.get(key)
     if found is None:
         buf = ctypes.create_string_buffer(256)
-        n = raw.FPDFFont_GetBaseFontName(font, buf, 256) if key else 0  # type: ignore[attr-defined]
+        n = raw.FPDFFont_GetBaseFontName(font, buf, 256) if key else 0
         found = _is_bold(buf.value.decode("latin-1", "replace") if n else "")
         cache[key] = found
     return found

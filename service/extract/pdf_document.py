@@ -61,10 +61,10 @@ def _ocr_pages(data: bytes, pages: list[LayoutPage], limits: Limits, warnings: l
             p.lines, p.ocr = done.lines, True
             if not done.lines:
                 warnings.append(f"page {p.number} has no text layer and OCR found no text on it")
-        nums = [p.number for p in scanned if p.ocr]
-        if nums:
+        read = [p.number for p in scanned if p.ocr]
+        if read:
             warnings.append(
-                f"page(s) {', '.join(map(str, nums))} were read by OCR; check quotes against the page"
+                f"page(s) {', '.join(map(str, read))} were read by OCR; check quotes against the page"
             )
     finally:
         pdf.close()

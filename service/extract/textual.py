@@ -22,7 +22,7 @@ _EMPH = re.compile(r"(\*\*\*|\*\*|\*|___|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w))")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")
 
 
-def _builder():  # type: ignore[no-untyped-def]
+def _builder():
     from . import DocumentBuilder
 
     return DocumentBuilder()
@@ -107,7 +107,7 @@ _HTML_BLOCK_TAGS = frozenset(_HTML_BLOCKS.split(","))
 
 
 def _html(text: str, source: str) -> tuple[Any, str]:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(text)
     for bad in tree.css("script,style,noscript,template,nav,header,footer,svg"):
@@ -221,8 +221,19 @@ _XML_SKIP = {
 _XML_TEXT = {"Text", "p", "para", "Para", "P", "paragraph-text", "Definition"}
 
 
-_XML_BLOCKISH = {"Paragraph", "Subparagraph", "Clause", "Subclause", "Text", "Definition",
-                 "ContinuedParagraph", "ContinuedSectionSubsection", "List", "Item", "Provision"}
+_XML_BLOCKISH = {
+    "Paragraph",
+    "Subparagraph",
+    "Clause",
+    "Subclause",
+    "Text",
+    "Definition",
+    "ContinuedParagraph",
+    "ContinuedSectionSubsection",
+    "List",
+    "Item",
+    "Provision",
+}
 
 
 def _xml_text(el: Any) -> str:
