@@ -216,6 +216,19 @@ def _later_has(doc: Document, texts: list[str], i: int, label: str) -> bool:
     return False
 
 
+_CONSTITUTION = re.compile(r"\b(constitution of|constitución política|grondwet voor)\b", re.I)
+_AMENDING = re.compile(r"\b(bill|amendment|act,? no\.)\b", re.I)
+
+
+def _default_keyword(doc: Document) -> str:
+    """How bare-numbered provisions ("14.") are cited: articles in a constitution, else sections."""
+    headings = [doc.block_text(b) for b in doc.blocks[:12]]
+    opening = "\n".join([doc.title, *(h for h in headings if len(h) < 100)])
+    if _CONSTITUTION.search(opening) and not _AMENDING.search(doc.title):
+        return {"nl": "Artikel", "es": "Artículo"}.get(doc.language or "", "Article")
+    return "Section"
+
+
 def _scheme(doc: Document, texts: list[str]) -> str:
     """Whether provisions are introduced by keywords ("Article 5") or bare numbers ("5.")."""
     keyword = sum(1 for t in texts if _unit_match(t))
@@ -229,7 +242,7 @@ def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[
     toc = _toc_blocks(doc)
     scheme = _scheme(doc, texts)
     has_articles = any((m := _unit_match(t)) and m[0] != "§" for t in texts)
-    keyword_default = "Section"
+    keyword_default = _default_keyword(doc)
     heading: list[tuple[int, str]] = []
     units: list[_Unit] = []
     cur: _Unit | None = None
@@ -292,7 +305,7 @@ def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[
                     pending_heading_unit = open_unit(f"{kw} {num}", num, title)
                     continue
                 hm = _HEADING_NUMBER.match(text)
-                if hm and scheme != "keyword" and not structural:
+                if hm and not structural:
                     num = _norm_number(hm.group("num"))
                     if cur is not None and cur.number == num:
                         continue
@@ -481,6 +494,13 @@ def _pieces(doc: Document, unit: _Unit, max_chars: int) -> list[tuple[int, int, 
             groups.append((_sub_num(sub), [b]))
         else:
             groups[-1][1].append(b)
+    if len(groups) > 1 and groups[0][0] is None:
+        first = groups[0][1]
+        if first[-1].char_end - first[0].char_start < 150:
+            # "Article 7. Public sector" alone is no passage: it leads the next one.
+            num, blocks = groups[1]
+            groups[1:2] = [(num, first + blocks)]
+            groups.pop(0)
     out: list[tuple[int, int, str]] = []
     for num, blocks in groups:
         citation = f"{unit.citation}({num})" if num and unit.numbered else unit.citation

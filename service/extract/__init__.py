@@ -94,8 +94,8 @@ class DocumentBuilder:
         )
 
     @property
-    def chars(self) -> int:
-        return self._pos
+    def text(self) -> str:
+        return "".join(self._parts)
 
     def build(
         self, data: bytes, *, title: str, source: str, fmt: Format, engine: str | None = None

@@ -87,6 +87,18 @@ def _pdf_title(data: bytes) -> str | None:
     return title
 
 
+_SHORT_TITLE = re.compile(
+    r"may be cited as (?:the )?(?P<title>[A-Z](?:No\.|[^.;:]){3,160}?"
+    r"(?:Act|Bill|Law|Code|Regulations?|Order|Rules|Decree)(?:,? (?:No\. ?\d+ of )?\d{4})?)",
+)
+
+
+def _short_title(text: str) -> str | None:
+    """The title an act gives itself: "This Act may be cited as the ... Act, 2016"."""
+    m = _SHORT_TITLE.search(text[:60_000])
+    return " ".join(m.group("title").split()) if m else None
+
+
 def extract_pdf(
     data: bytes, source: str, engine: EngineName, limits: Limits, deadline: float
 ) -> Document:
@@ -96,6 +108,7 @@ def extract_pdf(
     builder = DocumentBuilder()
     _ocr_pages(data, pages, limits, builder.warnings)
     title = _pdf_title(data)
+    first_block: str | None = None
     for page, text in zip(pages, layout_pages(pages), strict=True):
         info = builder.start_page(
             page.number, page.width, page.height, ocr=page.ocr, readable=page.readable
@@ -103,6 +116,7 @@ def extract_pdf(
         info.notes = text.notes
         for block in text.blocks:
             builder.add(block.text, title=block.note)
-            if title is None and len(block.text) > 12:
-                title = block.text[:200]
-    return builder.build(data, title=title or source, source=source, fmt="pdf", engine=engine)
+            if first_block is None and len(block.text) > 12:
+                first_block = block.text[:200]
+    title = _short_title(builder.text) or title or first_block or source
+    return builder.build(data, title=title, source=source, fmt="pdf", engine=engine)
