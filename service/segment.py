@@ -38,7 +38,8 @@ _STRUCTURAL = re.compile(
     r"^(?P<kw>PART|Part|CHAPTER|Chapter|TITLE|Title|SCHEDULE|Schedule|DIVISION|Division|"
     r"Hoofdstuk|HOOFDSTUK|Titel|TITEL|Afdeling|AFDELING|Paragraaf|PARAGRAAF|Capítulo|CAPÍTULO|CAPITULO|"
     r"Título|TÍTULO|TITULO|Chapitre|CHAPITRE|Titre|TITRE|Annex|ANNEX|Appendix|APPENDIX|Bijlage|BIJLAGE|"
-    r"(?:FIRST|SECOND|THIRD|FOURTH|FIFTH|SIXTH) SCHEDULE|(?:First|Second|Third|Fourth|Fifth|Sixth) Schedule)"
+    r"(?:FIRST|SECOND|THIRD|FOURTH|FIFTH|SIXTH) SCHEDULE|(?:First|Second|Third|Fourth|Fifth|Sixth) Schedule|"
+    r"FORM|Form)"
     r"(?:\s+(?P<num>[IVXLC]{1,7}|\d{1,3}[A-Z]?|[A-Z])\b)?"
 )
 _PREAMBLE = re.compile(

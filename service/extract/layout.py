@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -21,8 +21,8 @@ from statistics import median
 
 from .normalize import normalize_inline
 
-# (text, x0, top, x1, bottom, font size, bold); top/bottom measured from the page top.
-CharBox = tuple[str, float, float, float, float, float, bool]
+# (text, x0, top, x1, bottom, key for boldness); top/bottom measured from the page top.
+CharBox = tuple[str, float, float, float, float, object]
 
 
 @dataclass(slots=True)
@@ -73,7 +73,9 @@ class PageText:
 _SPACE_CHARS = frozenset(" \t\r\n\u00a0\x02\ufffe")
 
 
-def chars_to_lines(chars: Iterable[CharBox]) -> list[Line]:
+def chars_to_lines(
+    chars: Iterable[CharBox], bold_of: Callable[[object], bool] | None = None
+) -> list[Line]:
     """Group characters, in content-stream order, into line segments.
 
     A segment ends where the next character is not on the same baseline, goes
@@ -82,64 +84,86 @@ def chars_to_lines(chars: Iterable[CharBox]) -> list[Line]:
     the same spot (fake bold) are kept once. Spaces come from the PDF's own
     space characters, or from gaps wider than the segment's usual gap between
     letters, so that letter-spaced (tracked) text is not torn apart.
+
+    The last element of each character is a key (a font name, a character
+    index) that ``bold_of`` turns into boldness; it is asked once a segment,
+    for the segment's first character, which keeps the engines' per-character
+    work small.
     """
     lines: list[Line] = []
-    seg: list[tuple[str, float, float, float]] = []  # (char, x0, x1, size) + explicit space marks
+    chs: list[str] = []
+    x0s: list[float] = []
+    x1s: list[float] = []
     spaces: list[bool] = []
     x0 = top = x1 = bottom = size = 0.0
-    bold = False
+    key: object = None
     pending_space = False
 
     def flush() -> None:
-        if not seg:
-            return
-        gaps = sorted(seg[i][1] - seg[i - 1][2] for i in range(1, len(seg)) if not spaces[i])
-        typical = max(gaps[len(gaps) // 2], 0.0) if gaps else 0.0
-        out = [seg[0][0]]
-        for i in range(1, len(seg)):
-            ch, cx0, _cx1, csize = seg[i]
-            gap = cx0 - seg[i - 1][2]
-            if spaces[i] or gap > max(0.15 * csize, 1.6 * typical + 0.12 * csize):
+        n = len(chs)
+        gaps = sorted(x0s[i] - x1s[i - 1] for i in range(1, n) if not spaces[i])
+        typical = gaps[len(gaps) // 2] if gaps else 0.0
+        # Band height ~ 1.2 em: a word space is ~ 0.15 of it.
+        limit = max(0.15 * size, 1.6 * max(typical, 0.0) + 0.12 * size)
+        out = [chs[0]]
+        for i in range(1, n):
+            if spaces[i] or x0s[i] - x1s[i - 1] > limit:
                 out.append(" ")
-            out.append(ch)
+            out.append(chs[i])
         text = "".join(out).strip()
         if text:
+            bold = bold_of(key) if bold_of is not None else False
             lines.append(Line(text, x0, top, x1, bottom, size, bold))
-        seg.clear()
+        chs.clear()
+        x0s.clear()
+        x1s.clear()
         spaces.clear()
 
-    for ch, cx0, ctop, cx1, cbottom, csize, cbold in chars:
-        if ch in _SPACE_CHARS or not ch.strip():
+    for ch, cx0, ctop, cx1, cbottom, ckey in chars:
+        if ch in _SPACE_CHARS or ch.isspace():
             pending_space = True
             continue
         # Font sizes are unreliable across producers (text matrices scale a
         # size-1 font); the glyph band's height is what both engines agree on.
-        csize = max(cbottom - ctop, 0.5)
-        if seg:
-            overlap = min(cbottom, bottom) - max(ctop, top)
-            same_row = overlap > 0.3 * min(cbottom - ctop, bottom - top, size, csize)
+        csize = cbottom - ctop
+        if csize < 0.5:
+            csize = 0.5
+        if chs:
+            lo = ctop if ctop > top else top
+            hi = cbottom if cbottom < bottom else bottom
+            smallest = csize if csize < size else size
             gap = cx0 - x1
-            last = seg[-1]
-            if same_row and ch == last[0] and abs(cx0 - last[1]) < 0.5:
-                continue  # the same glyph again: overprinted bold
-            if same_row and -0.6 * csize <= gap <= max(3.0 * csize, 12.0):
-                seg.append((ch, cx0, cx1, csize))
+            if hi - lo > 0.3 * smallest and -0.6 * csize <= gap <= (
+                3.0 * csize if csize > 4.0 else 12.0
+            ):
+                if ch == chs[-1] and abs(cx0 - x0s[-1]) < 0.5:
+                    continue  # the same glyph again: overprinted bold
+                chs.append(ch)
+                x0s.append(cx0)
+                x1s.append(cx1)
                 spaces.append(pending_space)
-                x1 = max(x1, cx1)
+                if cx1 > x1:
+                    x1 = cx1
                 # A raised or lowered glyph (italic letter, footnote mark) stays
                 # on the line but must not stretch its band.
-                if cbottom - ctop > 0.6 * (bottom - top):
-                    top = min(top, ctop)
-                    bottom = max(bottom, cbottom)
-                size = max(size, csize)
+                if csize > 0.6 * (bottom - top):
+                    if ctop < top:
+                        top = ctop
+                    if cbottom > bottom:
+                        bottom = cbottom
+                    if csize > size:
+                        size = csize
                 pending_space = False
                 continue
             flush()
-        seg.append((ch, cx0, cx1, csize))
+        chs.append(ch)
+        x0s.append(cx0)
+        x1s.append(cx1)
         spaces.append(False)
-        x0, top, x1, bottom, size, bold = cx0, ctop, cx1, cbottom, csize, cbold
+        x0, top, x1, bottom, size, key = cx0, ctop, cx1, cbottom, csize, ckey
         pending_space = False
-    flush()
+    if chs:
+        flush()
     return lines
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import time
 from collections.abc import Iterator
+from functools import cache
 from typing import Any, Literal, Protocol
 
 from ..errors import CorruptDocument, DocumentTimeout, EncryptedDocument, LimitExceeded
@@ -75,41 +76,34 @@ class PdfiumEngine:
                 n = textpage.count_chars()
                 tp = textpage.raw
                 chars: list[CharBox] = []
+                text = _page_text(raw, tp, n)
+                loose_box = raw.FPDFText_GetLooseCharBox
+                is_generated = raw.FPDFText_IsGenerated
+                char_angle = raw.FPDFText_GetCharAngle
+                rect_ref = ctypes.byref(rect)
                 for k in range(n):
-                    code = raw.FPDFText_GetUnicode(tp, k)
-                    if code in (0, 0xFFFE, 0xFFFF):
+                    ch = text[k]
+                    if ch in _NOT_TEXT or "\ud800" <= ch <= "\udfff":
                         continue
-                    if not raw.FPDFText_GetLooseCharBox(tp, k, ctypes.byref(rect)):
-                        continue
-                    if 0xD800 <= code < 0xE000:
-                        continue  # lone surrogate halves: not text
-                    if raw.FPDFText_IsGenerated(tp, k) == 1:
+                    if ch.isspace() and is_generated(tp, k) == 1:
                         continue  # spaces and breaks PDFium made up; layout decides those
-                    angle = raw.FPDFText_GetCharAngle(tp, k)
+                    if not loose_box(tp, k, rect_ref):
+                        continue
+                    angle = char_angle(tp, k)
                     if 0.05 < angle < 6.23:
                         continue  # rotated text (form column heads, stamps): not body text
-                    ch = chr(code)
-                    size = 0.0  # layout uses the glyph band's height
-                    if ch.isspace():
-                        bold = False
-                    else:
-                        bold = _font_bold(
-                            raw, fonts, raw.FPDFTextObj_GetFont(raw.FPDFText_GetTextObject(tp, k))
-                        )
                     chars.append(
-                        (
-                            ch,
-                            rect.left,
-                            height - rect.top,
-                            rect.right,
-                            height - rect.bottom,
-                            size,
-                            bold,
-                        )
+                        (ch, rect.left, height - rect.top, rect.right, height - rect.bottom, k)
                     )
+
+                def bold_of(k: object, tp: Any = tp) -> bool:
+                    obj = raw.FPDFText_GetTextObject(tp, k)
+                    return _font_bold(raw, fonts, raw.FPDFTextObj_GetFont(obj))
+
+                lines = chars_to_lines(chars, bold_of)
                 textpage.close()
                 page.close()
-                yield LayoutPage(index + 1, width, height, chars_to_lines(chars))
+                yield LayoutPage(index + 1, width, height, lines)
         finally:
             pdf.close()
 
@@ -144,26 +138,37 @@ class PdfplumberEngine:
             for index, page in enumerate(pdf.pages):
                 _check_deadline(deadline, limits)
                 chars: list[CharBox] = [
-                    (
-                        c["text"],
-                        c["x0"],
-                        c["top"],
-                        c["x1"],
-                        c["bottom"],
-                        c.get("size") or 0.0,
-                        _is_bold(c.get("fontname") or ""),
-                    )
+                    (c["text"], c["x0"], c["top"], c["x1"], c["bottom"], c.get("fontname") or "")
                     for c in page.chars
                     if c.get("upright", True)
                 ]
                 yield LayoutPage(
-                    index + 1, float(page.width), float(page.height), chars_to_lines(chars)
+                    index + 1,
+                    float(page.width),
+                    float(page.height),
+                    chars_to_lines(chars, _is_bold_key),
                 )
                 page.close()
         except RecursionError:
             raise CorruptDocument("the PDF's objects are nested too deeply to read") from None
         finally:
             pdf.close()
+
+
+_NOT_TEXT = frozenset("\x00\ufffe\uffff")
+
+
+def _page_text(raw: Any, tp: Any, n: int) -> str:
+    """All n characters of a text page in one call, one str character per index."""
+    if n <= 0:
+        return ""
+    buf = (ctypes.c_ushort * (n + 1))()
+    raw.FPDFText_GetText(tp, 0, n, buf)
+    text = bytes(buf)[: 2 * n].decode("utf-16-le", errors="replace")
+    if len(text) == n and not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    # Characters beyond the BMP shift UTF-16 positions: ask character by character.
+    return "".join(chr(raw.FPDFText_GetUnicode(tp, k) or 0xFFFE) for k in range(n))
 
 
 def _font_bold(raw: Any, cache: dict[int, bool], font: Any) -> bool:
@@ -178,6 +183,11 @@ def _font_bold(raw: Any, cache: dict[int, bool], font: Any) -> bool:
     return found
 
 
+def _is_bold_key(fontname: object) -> bool:
+    return _is_bold(str(fontname))
+
+
+@cache
 def _is_bold(fontname: str) -> bool:
     name = fontname.split("+", 1)[-1].lower()
     return any(w in name for w in ("bold", "black", "heavy", "semibold", "demi"))
