@@ -106,12 +106,8 @@ class DocumentBuilder:
             self._close_page()
         text = "".join(self._parts)
         if not text.strip():
-            unreadable = [p.number for p in self.pages if not p.readable]
-            if unreadable:
-                raise EmptyDocument(
-                    f"no text could be read: {len(unreadable)} page(s) have no text layer "
-                    "and OCR is not available (install tesseract-ocr)"
-                )
+            if any(not p.readable for p in self.pages):
+                raise EmptyDocument("no text could be read: " + "; ".join(self.warnings))
             raise EmptyDocument("the document holds no text")
         from ..lang import detect_language
 

@@ -5,38 +5,59 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 from ..errors import CorruptDocument, UnsafeDocument
 from ..model import Document
 from .limits import Limits
 
-_ENTITY = re.compile(rb"<!ENTITY|<!DOCTYPE", re.IGNORECASE)
+_DTD = re.compile(rb"<!ENTITY|<!DOCTYPE", re.IGNORECASE)
 
 
 def check_zip(data: bytes, limits: Limits) -> None:
-    """Refuse archive bombs and XML entity tricks before any parser sees the parts."""
+    """Refuse archive bombs and XML entity tricks before any parser sees the parts.
+
+    Sizes are counted while decompressing, not read from the headers, which
+    a hostile archive can fake; every XML part is scanned whole for a DTD.
+    """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError):
         raise CorruptDocument("the DOCX is not a readable zip archive") from None
     if len(infos) > 10_000:
         raise UnsafeDocument(f"the DOCX holds {len(infos)} parts; refusing it as an archive bomb")
-    total = sum(i.file_size for i in infos)
     packed = max(sum(i.compress_size for i in infos), 1)
-    if total > limits.max_unzipped_bytes or total / packed > limits.max_zip_ratio:
-        raise UnsafeDocument(
-            f"the DOCX unpacks to {total:,} bytes from {packed:,} "
-            f"(limits: {limits.max_unzipped_bytes:,} bytes, ratio {limits.max_zip_ratio:g}); "
-            "refusing it as an archive bomb"
-        )
+    budget = min(limits.max_unzipped_bytes, int(packed * limits.max_zip_ratio) + 1_000_000)
+    total = 0
     for info in infos:
-        if info.filename.endswith((".xml", ".rels")):
+        is_xml = info.filename.endswith((".xml", ".rels"))
+        tail = b""
+        try:
             with zf.open(info) as part:
-                if _ENTITY.search(part.read(min(info.file_size, 1_000_000))[:4096]):
-                    raise UnsafeDocument(
-                        f"the DOCX part {info.filename} declares a DTD or entities, which are refused"
-                    )
+                first = True
+                while chunk := part.read(1 << 20):
+                    total += len(chunk)
+                    if total > budget:
+                        raise UnsafeDocument(
+                            f"the DOCX unpacks to more than {budget:,} bytes from {packed:,} "
+                            f"(limits: {limits.max_unzipped_bytes:,} bytes, ratio "
+                            f"{limits.max_zip_ratio:g}); refusing it as an archive bomb"
+                        )
+                    if is_xml:
+                        if first and chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                            chunk = chunk.decode("utf-16", "ignore").encode()
+                        if _DTD.search(tail + chunk):
+                            raise UnsafeDocument(
+                                f"the DOCX part {info.filename} declares a DTD or entities, "
+                                "which are refused"
+                            )
+                        tail = chunk[-16:]
+                    first = False
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
+            raise CorruptDocument(
+                f"the DOCX part {info.filename} is damaged and cannot be unpacked"
+            ) from None
 
 
 def extract_docx(data: bytes, source: str, limits: Limits) -> Document:

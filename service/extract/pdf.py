@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any, Literal, Protocol
 
-from ..errors import CorruptDocument, DocumentTimeout, EncryptedDocument, LimitExceeded
+from ..errors import (
+    CorruptDocument,
+    DocumentTimeout,
+    EncryptedDocument,
+    LimitExceeded,
+    TipscanError,
+)
 from .layout import CharBox, LayoutPage, chars_to_lines
 from .limits import Limits
 
@@ -70,9 +76,14 @@ class PdfiumEngine:
             fonts: dict[int, bool] = {}
             for index in range(len(pdf)):
                 _check_deadline(deadline, limits)
-                page = pdf[index]
-                width, height = page.get_size()
-                textpage = page.get_textpage()
+                try:
+                    page = pdf[index]
+                    width, height = page.get_size()
+                    textpage = page.get_textpage()
+                except pdfium.PdfiumError:
+                    raise CorruptDocument(
+                        f"the PDF cannot be read: page {index + 1} of {len(pdf)} fails to load"
+                    ) from None
                 n = textpage.count_chars()
                 tp = textpage.raw
                 chars: list[CharBox] = []
@@ -115,26 +126,24 @@ class PdfplumberEngine:
         import io
 
         import pdfplumber
-        from pdfminer.pdfdocument import PDFPasswordIncorrect
-        from pdfminer.pdfparser import PDFSyntaxError
 
+        _quiet_pdfminer()
         try:
             pdf = pdfplumber.open(io.BytesIO(data))
             n = len(pdf.pages)
-        except PDFPasswordIncorrect:
-            raise EncryptedDocument(
-                "the PDF is encrypted with a password; remove the password and try again"
-            ) from None
-        except (PDFSyntaxError, RecursionError, ValueError, TypeError, KeyError) as exc:
-            raise CorruptDocument(f"the PDF cannot be read ({type(exc).__name__})") from None
+        except RecursionError:
+            raise CorruptDocument("the PDF's objects are nested too deeply to read") from None
         except Exception as exc:
-            if "password" in type(exc).__name__.lower():
+            # pdfplumber wraps pdfminer's errors (PdfminerException); look inside.
+            inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+            if "password" in f"{type(inner).__name__} {inner}".lower():
                 raise EncryptedDocument(
                     "the PDF is encrypted with a password; remove the password and try again"
                 ) from None
-            raise CorruptDocument(f"the PDF cannot be read ({type(exc).__name__})") from None
+            raise CorruptDocument(f"the PDF cannot be read ({type(inner).__name__})") from None
         try:
             _check_pages(n, limits)
+            index = 0
             for index, page in enumerate(pdf.pages):
                 _check_deadline(deadline, limits)
                 chars: list[CharBox] = [
@@ -151,8 +160,21 @@ class PdfplumberEngine:
                 page.close()
         except RecursionError:
             raise CorruptDocument("the PDF's objects are nested too deeply to read") from None
+        except (TipscanError, GeneratorExit):
+            raise
+        except Exception as exc:
+            raise CorruptDocument(
+                f"the PDF cannot be read past page {index} ({type(exc).__name__})"
+            ) from None
         finally:
             pdf.close()
+
+
+def _quiet_pdfminer() -> None:
+    """pdfminer logs malformed-content warnings to stderr; a batch reports per file instead."""
+    import logging
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 
 _NOT_TEXT = frozenset("\x00\ufffe\uffff")

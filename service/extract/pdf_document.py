@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from ..errors import CorruptDocument
 from ..model import Document
 from .layout import LayoutPage, layout_pages
 from .limits import Limits
@@ -14,10 +16,10 @@ from .pdf import EngineName, get_engine
 MIN_PAGE_CHARS = 10
 
 
-def _page_has_images(pdf: object, index: int) -> bool:
+def _page_has_images(pdf: Any, index: int) -> bool:
     import pypdfium2.raw as raw
 
-    page = pdf[index]  # type: ignore[index]
+    page = pdf[index]
     try:
         return any(obj.type == raw.FPDF_PAGEOBJ_IMAGE for obj in page.get_objects(max_depth=2))
     finally:
@@ -25,26 +27,20 @@ def _page_has_images(pdf: object, index: int) -> bool:
 
 
 def _ocr_pages(data: bytes, pages: list[LayoutPage], limits: Limits, warnings: list[str]) -> None:
-    """Replace pages without a text layer by their OCR, or mark them unreadable."""
+    """Replace pages without a text layer by their OCR, or mark them unreadable and say why."""
     import pypdfium2 as pdfium
 
     empty = [p for p in pages if sum(len(line.text) for line in p.lines) < MIN_PAGE_CHARS]
     if not empty:
         return
-    pdf = pdfium.PdfDocument(data)
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
+        return  # the text engine read it; nothing to render for OCR
     try:
         scanned = [p for p in empty if _page_has_images(pdf, p.number - 1)]
-        if not scanned:
-            return
-        if not tesseract_available():
-            nums = ", ".join(str(p.number) for p in scanned)
-            warnings.append(
-                f"page(s) {nums} have no text layer and were not read: "
-                "install tesseract-ocr to OCR them"
-            )
-            for p in scanned:
-                p.readable = False
-            return
+        no_ocr: list[int] = []
+        read: list[int] = []
         for p in scanned:
             scale = render_scale(p.width, p.height, limits)
             if scale is None:
@@ -54,18 +50,29 @@ def _ocr_pages(data: bytes, pages: list[LayoutPage], limits: Limits, warnings: l
                 )
                 p.readable = False
                 continue
+            if not tesseract_available():
+                no_ocr.append(p.number)
+                p.readable = False
+                continue
             page = pdf[p.number - 1]
             image = page.render(scale=scale, grayscale=True).to_pil()
             page.close()
             done = ocr_image(image, p.number, p.width, p.height, scale)
             p.lines, p.ocr = done.lines, True
+            read.append(p.number)
             if not done.lines:
                 warnings.append(f"page {p.number} has no text layer and OCR found no text on it")
-        read = [p.number for p in scanned if p.ocr]
+        if no_ocr:
+            warnings.append(
+                f"page(s) {', '.join(map(str, no_ocr))} have no text layer and were not read: "
+                "install tesseract-ocr to OCR them"
+            )
         if read:
             warnings.append(
                 f"page(s) {', '.join(map(str, read))} were read by OCR; check quotes against the page"
             )
+    except pdfium.PdfiumError:
+        raise CorruptDocument("the PDF cannot be rendered for OCR") from None
     finally:
         pdf.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 
@@ -79,12 +78,9 @@ def sniff_format(data: bytes) -> Format:
     sample = decode_text(data[:200_000])
     if text.startswith("---\n") and "\n---" in text[4:3000]:
         return "markdown"  # YAML front matter
-    if text.startswith(("{", "[")):
-        try:
-            json.loads(decode_text(data))
-            return "json"
-        except ValueError:
-            pass
+    if re.match(r"[{\[]\s*[{\[\"\]}]", text):
+        # It means to be JSON: parse errors are the file's, reported as such.
+        return "json"
     if _MARKDOWN.search(sample):
         return "markdown"
     if lower.startswith("<") and not lower.startswith(("<meta", "<!--")):

@@ -186,8 +186,12 @@ def _json_units(node: Any, b: Any, depth: int = 0) -> None:
 def _json(text: str, source: str) -> tuple[Any, str]:
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise CorruptDocument(f"the JSON cannot be parsed ({type(exc).__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise CorruptDocument(
+            f"the JSON cannot be parsed: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise UnsafeDocument("the JSON is nested too deeply to read") from None
     b = _builder()
     title = None
     if isinstance(data, dict):
