@@ -22,7 +22,8 @@ CORPUS = next(
 PDF_26_PAGES = CORPUS / "brb" / "trafficking-in-persons-prevention-bill-2016.pdf"
 PDF_10_PAGES = CORPUS / "lka" / "saarc-trafficking-convention-act-2005.pdf"
 
-SECTION = b"Section 1. A person who traffics another person commits an offence."
+# A real provision (Barbados, Trafficking in Persons Prevention Bill, 2016, s. 1).
+SECTION = b"1. This Act may be cited as the Trafficking in Persons Prevention Act, 2016."
 
 
 # --- PDF ---------------------------------------------------------------------
