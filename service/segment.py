@@ -237,125 +237,125 @@ def _scheme(doc: Document, texts: list[str]) -> str:
     return "keyword" if keyword >= 3 and keyword >= 0.5 * bare else "bare"
 
 
-def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[Passage]:
-    """Cut a document into citable passages, in reading order."""
-    texts = [doc.block_text(b) for b in doc.blocks]
-    toc = _toc_blocks(doc)
-    scheme = _scheme(doc, texts)
-    has_articles = any((m := _unit_match(t)) and m[0] != "§" for t in texts)
-    keyword_default = _default_keyword(doc)
-    heading: list[tuple[int, str]] = []
-    units: list[_Unit] = []
-    cur: _Unit | None = None
-    prose_count = 0
-    pending_title: str | None = None
-    pending_heading_unit: _Unit | None = None  # a unit opened by a heading, still without body
-    last_structural = -2  # index of the last Part/Chapter heading block
+class _Segmenter:
+    """Walks a document's blocks once, opening units (provisions, paragraphs) under headings."""
 
-    def path() -> list[str]:
-        return [h for _, h in heading]
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.texts = [doc.block_text(b) for b in doc.blocks]
+        self.toc = _toc_blocks(doc)
+        self.scheme = _scheme(doc, self.texts)
+        self.has_articles = any((m := _unit_match(t)) and m[0] != "§" for t in self.texts)
+        self.keyword = _default_keyword(doc)
+        self.heading: list[tuple[int, str]] = []
+        self.units: list[_Unit] = []
+        self.cur: _Unit | None = None
+        self.prose_count = 0
+        self.pending_title: str | None = None
+        # A unit opened by a heading ("### Article 5"), still waiting for its body.
+        self.awaiting: _Unit | None = None
+        self.last_structural = -2  # index of the last Part/Chapter heading block
 
-    def open_unit(
-        citation: str, number: str | None, title: str | None, numbered: bool = True
-    ) -> _Unit:
-        nonlocal cur
-        cur = _Unit(citation, number, path(), title, numbered=numbered)
-        units.append(cur)
-        return cur
-
-    def push_heading(level: int, text: str) -> None:
-        nonlocal cur, pending_heading_unit
-        while heading and heading[-1][0] >= level:
-            heading.pop()
-        heading.append((level, text))
-        cur = None
-        pending_heading_unit = None
-
-    for i, (block, text) in enumerate(zip(doc.blocks, texts, strict=True)):
-        if i in toc:
-            continue
-        unit = _unit_match(text)
-        if block.label:
-            # Structured sources say what the block is.
-            num = _norm_number(re.sub(r"^[sS](?=\d)", "", block.label))
-            if cur is not None and cur.number == num and cur.blocks:
-                cur.blocks.append(block)
-            else:
-                open_unit(f"{keyword_default} {num}", num, block.title).blocks.append(block)
-            pending_heading_unit = None
-            continue
-
-        if block.kind == "heading" and (block.level or 1) <= 6:
-            if _ENUM_ITEM.match(text):
-                block_kind = "paragraph"  # "(a) For the purpose of ..." set as a heading
-            else:
-                structural = _structural(text)
-                if _PREAMBLE.match(text):
-                    pending_heading_unit = open_unit("Preamble", None, None)
-                    continue
-                if unit and unit[0] == "§" and has_articles:
-                    # "§ 2 Eed en belofte" groups articles: a heading, not a provision.
-                    push_heading(3, text)
-                    last_structural = i
-                    continue
-                if unit:
-                    kw, num, end = unit
-                    title = text[end:].strip() or None
-                    if cur is not None and cur.number == num and cur.citation.startswith(kw):
-                        continue  # a heading repeated before each subsection
-                    pending_heading_unit = open_unit(f"{kw} {num}", num, title)
-                    continue
-                hm = _HEADING_NUMBER.match(text)
-                if hm and not structural:
-                    num = _norm_number(hm.group("num"))
-                    if cur is not None and cur.number == num:
-                        continue
-                    pending_heading_unit = open_unit(
-                        f"{keyword_default} {num}", num, text[hm.end() :]
-                    )
-                    continue
-                if (
-                    pending_heading_unit is not None
-                    and not pending_heading_unit.blocks
-                    and not structural
-                ):
-                    if pending_heading_unit.title is None:
-                        pending_heading_unit.title = text
-                    continue
-                level = structural[0] if structural else (block.level or 1)
-                if structural and block.level is not None:
-                    level = block.level
-                if not structural and heading and last_structural == i - 1:
-                    # "CHAPTER II" then "PREVENTIVE MEASURES": one heading.
-                    heading[-1] = (heading[-1][0], f"{heading[-1][1]}: {text}")
-                    continue
-                push_heading(level, text)
-                if structural:
-                    last_structural = i
+    def run(self) -> list[_Unit]:
+        for i, (block, text) in enumerate(zip(self.doc.blocks, self.texts, strict=True)):
+            if i in self.toc:
                 continue
-        else:
-            block_kind = "paragraph"
-        del block_kind
+            if block.label:
+                self._labelled(block)
+            elif (
+                block.kind == "heading"
+                and (block.level or 1) <= 6
+                and not _ENUM_ITEM.match(text)  # "(a) For the purpose ..." set as a heading
+            ):
+                self._heading(i, block, text)
+            else:
+                self._paragraph(i, block, text)
+        return self.units
 
-        # Paragraph-like blocks.
+    def _open(
+        self, citation: str, number: str | None, title: str | None, numbered: bool = True
+    ) -> _Unit:
+        self.cur = _Unit(citation, number, [h for _, h in self.heading], title, numbered=numbered)
+        self.units.append(self.cur)
+        return self.cur
+
+    def _push_heading(self, level: int, text: str, index: int, structural: bool) -> None:
+        while self.heading and self.heading[-1][0] >= level:
+            self.heading.pop()
+        self.heading.append((level, text))
+        self.cur = None
+        self.awaiting = None
+        if structural:
+            self.last_structural = index
+
+    def _caption_previous_heading(self, text: str) -> None:
+        """ "CHAPTER II" then "PREVENTIVE MEASURES": one heading."""
+        level, head = self.heading[-1]
+        self.heading[-1] = (level, f"{head}: {text}")
+
+    def _labelled(self, block: Block) -> None:
+        """Structured sources (JSON, XML) say what the block is."""
+        num = _norm_number(re.sub(r"^[sS](?=\d)", "", block.label or ""))
+        if self.cur is not None and self.cur.number == num and self.cur.blocks:
+            self.cur.blocks.append(block)
+        else:
+            self._open(f"{self.keyword} {num}", num, block.title).blocks.append(block)
+        self.awaiting = None
+
+    def _heading(self, i: int, block: Block, text: str) -> None:
         structural = _structural(text)
-        if structural and len(text) < 120 and not unit:
-            level, htext = structural
-            push_heading(level, htext)
-            last_structural = i
-            continue
-        if heading and last_structural == i - 1 and _is_heading_caption(text):
-            heading[-1] = (heading[-1][0], f"{heading[-1][1]}: {text}")
-            last_structural = i
-            continue
+        unit = _unit_match(text)
         if _PREAMBLE.match(text):
-            pending_heading_unit = open_unit("Preamble", None, None)
+            self.awaiting = self._open("Preamble", None, None)
+            return
+        if unit and unit[0] == "§" and self.has_articles:
+            # "§ 2 Eed en belofte" groups articles: a heading, not a provision.
+            self._push_heading(3, text, i, structural=True)
+            return
+        if unit:
+            kw, num, end = unit
+            cur = self.cur
+            if cur is not None and cur.number == num and cur.citation.startswith(kw):
+                return  # a heading repeated before each subsection
+            self.awaiting = self._open(f"{kw} {num}", num, text[end:].strip() or None)
+            return
+        numbered = _HEADING_NUMBER.match(text)
+        if numbered and not structural:
+            num = _norm_number(numbered.group("num"))
+            if self.cur is not None and self.cur.number == num:
+                return
+            self.awaiting = self._open(f"{self.keyword} {num}", num, text[numbered.end() :])
+            return
+        if self.awaiting is not None and not self.awaiting.blocks and not structural:
+            if self.awaiting.title is None:
+                self.awaiting.title = text  # "####Statement of purpose" under "### Article 1"
+            return
+        if not structural and self.heading and self.last_structural == i - 1:
+            self._caption_previous_heading(text)
+            return
+        level = block.level if block.level is not None else (structural[0] if structural else 1)
+        self._push_heading(level, text, i, structural=bool(structural))
+
+    def _paragraph(self, i: int, block: Block, text: str) -> None:
+        structural = _structural(text)
+        unit = _unit_match(text)
+        if structural and len(text) < 120 and not unit:
+            self._push_heading(structural[0], structural[1], i, structural=True)
+            return
+        if self.heading and self.last_structural == i - 1 and _is_heading_caption(text):
+            self._caption_previous_heading(text)
+            self.last_structural = i
+            return
+        if _PREAMBLE.match(text):
+            preamble = self._open("Preamble", None, None)
+            self.awaiting = preamble
             if len(text) > 40:
-                cur.blocks.append(block)  # type: ignore[union-attr]
-                pending_heading_unit = None
-            continue
-        if unit and (scheme == "keyword" or unit[0] != "§"):
+                preamble.blocks.append(block)
+                self.awaiting = None
+            return
+        if unit and (self.scheme == "keyword" or unit[0] != "§"):
             kw, num, _end = unit
+            cur = self.cur
             if (
                 cur is not None
                 and cur.number == num
@@ -364,68 +364,80 @@ def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[
             ):
                 cur.blocks.append(block)
             else:
-                open_unit(f"{kw} {num}", num, block.title or pending_title).blocks.append(block)
-            pending_title = None
-            pending_heading_unit = None
-            continue
+                self._open(f"{kw} {num}", num, block.title or self.pending_title).blocks.append(
+                    block
+                )
+            self.pending_title = None
+            self.awaiting = None
+            return
+        if self._bare_provision(block, text):
+            return
+        if self.awaiting is not None:
+            self.awaiting.blocks.append(block)
+            self.awaiting = None
+            return
+        nxt = self.texts[i + 1] if i + 1 < len(self.texts) else ""
+        if _is_title_line(text) and (_BARE_NUMBER.match(nxt) or _unit_match(nxt)):
+            # A section's title set as its own short line before the section.
+            self.pending_title = text
+            return
+        if self.cur is not None and self.cur.numbered:
+            self.cur.blocks.append(block)
+            return
+        self._prose(i, block, text)
+
+    def _bare_provision(self, block: Block, text: str) -> bool:
+        """Open a section at "15." when the number follows on from the last one."""
         bare = _BARE_NUMBER.match(text)
+        if not bare:
+            return False
+        cur = self.cur
         in_keyword_unit = (
             cur is not None and cur.numbered and cur.number is not None and not cur.bare
         )
-        if bare and (scheme == "bare" or not in_keyword_unit):
-            num = _norm_number(bare.group("num"))
-            n = _int_prefix(num)
-            prev = _int_prefix(cur.number) if cur is not None and cur.numbered else None
-            plausible = prev is None or (
-                n is not None
-                and (prev < n <= prev + 10 or (n == prev and cur is not None and num != cur.number))
-            )
-            if cur is None or not cur.numbered or plausible:
-                u = open_unit(f"{keyword_default} {num}", num, block.title or pending_title)
-                u.bare = True
-                u.blocks.append(block)
-                pending_title = None
-                pending_heading_unit = None
-                continue
-        if pending_heading_unit is not None:
-            pending_heading_unit.blocks.append(block)
-            pending_heading_unit = None
-            continue
+        if self.scheme != "bare" and in_keyword_unit:
+            return False  # "1." inside "Article 5" is its paragraph 1
+        num = _norm_number(bare.group("num"))
         if cur is not None and cur.numbered:
-            # A section's title set as its own short line before the section starts.
-            nxt = texts[i + 1] if i + 1 < len(texts) else ""
-            if _is_title_line(text) and (_BARE_NUMBER.match(nxt) or _unit_match(nxt)):
-                pending_title = text
-                continue
-            cur.blocks.append(block)
-            continue
-        # Running prose: each paragraph is a passage; short lines join the next one.
-        nxt = texts[i + 1] if i + 1 < len(texts) else ""
-        if _is_title_line(text) and (_BARE_NUMBER.match(nxt) or _unit_match(nxt)):
-            pending_title = text
-            continue
-        if _is_title_line(text) and len(text) < 100 and i + 1 < len(texts):
-            nxt_block = doc.blocks[i + 1]
-            if nxt_block.kind == "paragraph" and not (
-                _BARE_NUMBER.match(texts[i + 1]) or _unit_match(texts[i + 1])
-            ):
-                pending_title = text if pending_title is None else f"{pending_title} {text}"
-                continue
+            n, prev = _int_prefix(num), _int_prefix(cur.number)
+            follows = prev is None or (
+                n is not None and (prev < n <= prev + 10 or (n == prev and num != cur.number))
+            )
+            if not follows:
+                return False
+        unit = self._open(f"{self.keyword} {num}", num, block.title or self.pending_title)
+        unit.bare = True
+        unit.blocks.append(block)
+        self.pending_title = None
+        self.awaiting = None
+        return True
+
+    def _prose(self, i: int, block: Block, text: str) -> None:
+        """Running prose: each paragraph is a passage; short title lines lead the next one."""
+        nxt = self.doc.blocks[i + 1] if i + 1 < len(self.doc.blocks) else None
+        if nxt is not None and _is_title_line(text) and len(text) < 100 and nxt.kind == "paragraph":
+            self.pending_title = (
+                text if self.pending_title is None else f"{self.pending_title} {text}"
+            )
+            return
         dotted = _DOTTED.match(text)
         if dotted:
             citation = f"para. {dotted.group('num')}"
         else:
-            prose_count += 1
+            self.prose_count += 1
             citation = (
-                f"p. {block.page}, para. {_page_para(units, block.page) + 1}"
-                if doc.page_count > 1
-                else f"para. {prose_count}"
+                f"p. {block.page}, para. {_page_para(self.units, block.page) + 1}"
+                if self.doc.page_count > 1
+                else f"para. {self.prose_count}"
             )
-        u = open_unit(citation, None, pending_title, numbered=False)
-        u.blocks.append(block)
-        pending_title = None
-        cur = None
+        self._open(citation, None, self.pending_title, numbered=False).blocks.append(block)
+        self.pending_title = None
+        self.cur = None
 
+
+def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[Passage]:
+    """Cut a document into citable passages, in reading order."""
+    units = _Segmenter(doc).run()
     passages: list[Passage] = []
     for u in units:
         if not u.blocks:
