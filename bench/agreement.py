@@ -32,7 +32,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
-CORPUS = Path("/work/shared/corpus")
+CORPUS = BENCH.parent.parent / "shared" / "corpus"
 SCANNED = "lka/passport-exit-permit-amendment-1980-scanned.pdf"
 ENGINES = ("pdfium", "pdfplumber")
 TARGET = 0.97

@@ -40,7 +40,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 CACHE = RESULTS / "cache"
-CORPUS = Path("/work/shared/corpus")
+CORPUS = BENCH.parent.parent / "shared" / "corpus"
 SCANNED = "lka/passport-exit-permit-amendment-1980-scanned.pdf"
 # Real English text for the generated PDF: passages of these corpus documents.
 SOURCES = [

@@ -7,9 +7,10 @@ The same types are what the CLI prints as JSON Lines and what later stages
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 Format = Literal["pdf", "docx", "html", "markdown", "text", "json", "xml"]
 BlockKind = Literal["heading", "paragraph"]
@@ -64,12 +65,24 @@ class Document(BaseModel):
     def block_text(self, block: Block) -> str:
         return self.text[block.char_start : block.char_end]
 
+    _starts: list[int] | None = PrivateAttr(default=None)
+
+    def _page_starts(self) -> list[int]:
+        starts = self._starts
+        if starts is None or len(starts) != len(self.pages):
+            starts = self._starts = [p.char_start for p in self.pages]
+        return starts
+
     def page_at(self, offset: int) -> int:
         """The page number holding the character at ``offset``."""
-        for page in self.pages:
+        if not self.pages:
+            return 1
+        starts = self._page_starts()
+        k = bisect_right(starts, offset) - 1
+        for page in self.pages[max(k, 0) :]:
             if page.char_start <= offset < page.char_end:
                 return page.number
-        return self.pages[-1].number if self.pages else 1
+        return self.pages[-1].number
 
 
 class Passage(BaseModel):

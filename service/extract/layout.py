@@ -70,6 +70,7 @@ class PageText:
     notes: list[str] = field(default_factory=list)
 
 
+_LETTERS = re.compile(r"[^\W\d_]")
 _SPACE_CHARS = frozenset(" \t\r\n\u00a0\x02\ufffe")
 
 
@@ -121,7 +122,10 @@ def chars_to_lines(
 
     for ch, cx0, ctop, cx1, cbottom, ckey in chars:
         if ch in _SPACE_CHARS or ch.isspace():
-            pending_space = True
+            # A space drawn inside the previous glyph (after an "ffi" ligature,
+            # say) is a typesetter's kerning trick, not a word break.
+            if not chs or cx1 - cx0 < 0.1 or not (x0s[-1] < cx0 and cx1 < x1s[-1]):
+                pending_space = True
             continue
         # Font sizes are unreliable across producers (text matrices scale a
         # size-1 font); the glyph band's height is what both engines agree on.
@@ -282,7 +286,7 @@ def _split_notes(segments: list[Line]) -> tuple[list[Line], list[Line]]:
     body_right = rights[-1 - len(rights) // 20]
     body, notes = [], []
     for s in segments:
-        wordy = sum(c.isalpha() for c in s.text) >= 3
+        wordy = len(_LETTERS.findall(s.text, 0, 40)) >= 3
         if wordy and (s.x1 < body_left - 2 or s.x0 > body_right + 2):
             notes.append(s)
         else:

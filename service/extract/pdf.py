@@ -10,6 +10,7 @@ the layout logic in :mod:`service.extract.layout` does the rest.
 from __future__ import annotations
 
 import ctypes
+import re
 import time
 from collections.abc import Iterator
 from functools import cache
@@ -86,26 +87,7 @@ class PdfiumEngine:
                     ) from None
                 n = textpage.count_chars()
                 tp = textpage.raw
-                chars: list[CharBox] = []
-                text = _page_text(raw, tp, n)
-                loose_box = raw.FPDFText_GetLooseCharBox
-                is_generated = raw.FPDFText_IsGenerated
-                char_angle = raw.FPDFText_GetCharAngle
-                rect_ref = ctypes.byref(rect)
-                for k in range(n):
-                    ch = text[k]
-                    if ch in _NOT_TEXT or "\ud800" <= ch <= "\udfff":
-                        continue
-                    if ch.isspace() and is_generated(tp, k) == 1:
-                        continue  # spaces and breaks PDFium made up; layout decides those
-                    if not loose_box(tp, k, rect_ref):
-                        continue
-                    angle = char_angle(tp, k)
-                    if 0.05 < angle < 6.23:
-                        continue  # rotated text (form column heads, stamps): not body text
-                    chars.append(
-                        (ch, rect.left, height - rect.top, rect.right, height - rect.bottom, k)
-                    )
+                chars = _page_words(raw, tp, _page_text(raw, tp, n), height, rect)
 
                 def bold_of(k: object, tp: Any = tp) -> bool:
                     obj = raw.FPDFText_GetTextObject(tp, k)
@@ -177,7 +159,8 @@ def _quiet_pdfminer() -> None:
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 
-_NOT_TEXT = frozenset("\x00\ufffe\uffff")
+# PDFium's marks for a hyphen at a line end.
+_HYPHEN_MAP = str.maketrans({"\x02": "-", "\ufffe": "-"})
 
 
 def _page_text(raw: Any, tp: Any, n: int) -> str:
@@ -187,7 +170,7 @@ def _page_text(raw: Any, tp: Any, n: int) -> str:
     buf = (ctypes.c_ushort * (n + 1))()
     raw.FPDFText_GetText(tp, 0, n, buf)
     text = bytes(buf)[: 2 * n].decode("utf-16-le", errors="replace")
-    if len(text) == n and not any("\ud800" <= c <= "\udfff" for c in text):
+    if len(text) == n and not _SURROGATE.search(text):
         return text
     # Characters beyond the BMP shift UTF-16 positions: ask character by character.
     return "".join(chr(raw.FPDFText_GetUnicode(tp, k) or 0xFFFE) for k in range(n))
@@ -221,3 +204,84 @@ def get_engine(name: str) -> PdfEngine:
     if name == "pdfplumber":
         return PdfplumberEngine()
     raise ValueError(f"unknown PDF engine {name!r}; choose one of {', '.join(ENGINES)}")
+
+
+# A word: a run of characters between spaces and line breaks (PDFium's own,
+# generated or not). NUL and U+FFFF are placeholders PDFium uses for nothing.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WORD = re.compile(r"[^\s\x00\uffff]+")
+
+
+def _page_words(raw: Any, tp: Any, text: str, height: float, rect: Any) -> list[CharBox]:
+    """The page's words, each with the box from its first to its last character.
+
+    Asking PDFium for every character's box costs a foreign call and some
+    Python per character; asking per word keeps the engine near PDFium's own
+    speed. A word whose ends are not on one line, or whose first character is
+    rotated, falls back to character by character.
+    """
+    loose_box = raw.FPDFText_GetLooseCharBox
+    char_angle = raw.FPDFText_GetCharAngle
+    ref = ctypes.byref(rect)
+    out: list[CharBox] = []
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub(" ", text)
+    text = text.translate(_HYPHEN_MAP)
+    last_end = -1
+    rotated = False
+    for m in _WORD.finditer(text):
+        a = m.start()
+        b = m.end() - 1
+        # Rotated text (form column heads, stamps) is not body text. PDFium
+        # breaks the line around it, so the angle is asked once a line.
+        if last_end < 0 or "\n" in text[last_end + 1 : a] or b == a:
+            angle = char_angle(tp, a)
+            rotated = 0.05 < angle < 6.23
+        if rotated:
+            continue
+        if not loose_box(tp, a, ref):
+            continue
+        x0, top, x1, bottom = rect.left, height - rect.top, rect.right, height - rect.bottom
+        if b > a:
+            if not loose_box(tp, b, ref):
+                continue
+            btop, bbottom = height - rect.top, height - rect.bottom
+            if rect.right < x0 or min(bottom, bbottom) - max(top, btop) < 0.3 * (bottom - top):
+                out.extend(_char_boxes(raw, tp, text, a, b + 1, height, rect))
+                last_end = b
+                continue
+            x1 = rect.right
+        if last_end >= 0 and a > last_end + 1 and out:
+            prev = out[-1]
+            if (
+                x0 - prev[3] > 0.05 * (bottom - top)
+                or x0 < prev[1]
+                or not _space_inside(raw, tp, last_end + 1, a, prev, ref, rect)
+            ):
+                out.append((" ", prev[3], prev[2], prev[3], prev[4], a - 1))
+        out.append((m.group(), x0, top, x1, bottom, a))
+        last_end = b
+    return out
+
+
+def _space_inside(
+    raw: Any, tp: Any, start: int, end: int, prev: CharBox, ref: Any, rect: Any
+) -> bool:
+    """Whether the whitespace is one real space drawn inside the previous word's box.
+
+    Some typesetters draw a space inside an "ffi" ligature; that is no word break.
+    """
+    if end - start != 1 or raw.FPDFText_IsGenerated(tp, start) == 1:
+        return False
+    if not raw.FPDFText_GetLooseCharBox(tp, start, ref):
+        return False
+    return rect.right - rect.left >= 0.1 and prev[1] < rect.left and rect.right < prev[3]
+
+
+def _char_boxes(
+    raw: Any, tp: Any, text: str, a: int, b: int, height: float, rect: Any
+) -> Iterator[CharBox]:
+    ref = ctypes.byref(rect)
+    for k in range(a, b):
+        if raw.FPDFText_GetLooseCharBox(tp, k, ref):
+            yield (text[k], rect.left, height - rect.top, rect.right, height - rect.bottom, k)
