@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 
 
@@ -118,6 +119,330 @@ def extract(
         out.flush()
     if failed:
         raise typer.Exit(1)
+
+
+annotations_app = typer.Typer(
+    help=(
+        "Work with the annotation store (annotations/*.jsonl).\n\n"
+        "Example:\n\n    tipscan annotations stats"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(annotations_app, name="annotations")
+
+StoreOption = Annotated[
+    str, typer.Option("--store", help="Annotation file or folder of *.jsonl files.")
+]
+
+
+def _load_store(store: str) -> list:
+    from .annotations import load_annotations
+    from .errors import TipscanError
+
+    try:
+        return load_annotations(store)
+    except TipscanError as exc:
+        _err(exc.message)
+        raise typer.Exit(1) from None
+
+
+@annotations_app.command(
+    "validate",
+    help=(
+        "Check every line of the store; the first bad line is named with its problem.\n\n"
+        "Example:\n\n    tipscan annotations validate --store annotations/"
+    ),
+)
+def annotations_validate(store: StoreOption = "annotations") -> None:
+    located = _load_store(store)
+    typer.echo(f"{len(located)} annotation lines OK")
+
+
+@annotations_app.command(
+    "stats",
+    help=(
+        "Passages, documents, positives per label, languages and annotators of the store.\n\n"
+        "Example:\n\n    tipscan annotations stats --json"
+    ),
+)
+def annotations_stats(
+    store: StoreOption = "annotations",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    from .annotations import compute_stats
+    from .labels import BY_ID
+
+    stats = compute_stats(_load_store(store))
+    if as_json:
+        typer.echo(json.dumps(stats, indent=1))
+        return
+    typer.echo(
+        f"{stats['passages']} passages ({stats['lines']} annotation lines) from "
+        f"{stats['documents']} documents; {stats['with_any_label']} passages carry a label"
+    )
+    typer.echo("\npositives per label (final labels):")
+    for label, n in stats["positives"].items():
+        short = "" if n >= 30 else "   < 30"
+        typer.echo(f"  {label:4} {BY_ID[label].slug:32} {n:5}{short}")
+    for name in ("flags", "languages", "doc_types", "annotators", "resolution"):
+        typer.echo(f"\n{name.replace('_', ' ')}:")
+        for key, n in stats[name].items():
+            typer.echo(f"  {key:40} {n:5}")
+
+
+@annotations_app.command(
+    "agreement",
+    help=(
+        "Cohen's kappa per label and flag, and F1 of one pass against the other, over "
+        "doubly-annotated passages; writes the Markdown report.\n\n"
+        "Example:\n\n    tipscan annotations agreement --out annotations/AGREEMENT.md"
+    ),
+)
+def annotations_agreement(
+    store: StoreOption = "annotations",
+    out: Annotated[str, typer.Option("--out", help="Markdown file to write ('-': stdout).")] = (
+        "annotations/AGREEMENT.md"
+    ),
+) -> None:
+    from collections import Counter
+    from pathlib import Path
+
+    from .annotations import compute_agreement, final_labels, render_agreement
+
+    located = _load_store(store)
+    agr = compute_agreement(located)
+    if agr.passages == 0:
+        _err("no passage has two annotators; nothing to compare")
+        raise typer.Exit(1)
+    resolution: Counter[str] = Counter(f.how for f in final_labels(located).values())
+    text = render_agreement(agr, dict(resolution))
+    if out == "-":
+        typer.echo(text, nl=False)
+    else:
+        Path(out).write_text(text, encoding="utf-8")
+        typer.echo(
+            f"{agr.passages} passages: macro kappa {agr.macro_kappa:.2f}, "
+            f"micro-F1 {agr.micro_f1:.2f}; written to {out}"
+        )
+
+
+@annotations_app.command(
+    "split",
+    help=(
+        "Freeze a document-level train/dev/test split of the annotated documents into "
+        "training/splits/NAME.json (an existing split is never replaced).\n\n"
+        "Example:\n\n    tipscan annotations split --name seed-v1"
+    ),
+)
+def annotations_split(
+    name: Annotated[str, typer.Option("--name", help="Split name (file stem).")],
+    store: StoreOption = "annotations",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 13,
+    folder: Annotated[str, typer.Option("--dir", help="Where splits live.")] = "training/splits",
+) -> None:
+    from pathlib import Path
+
+    from .annotations import final_labels, snapshot_hash
+    from .errors import TipscanError
+    from .split import make_split, write_split
+
+    finals = final_labels(_load_store(store))
+    assign = make_split(finals, seed=seed)
+    try:
+        data = write_split(
+            Path(folder) / f"{name}.json", finals, assign, snapshot_hash(store), seed
+        )
+    except TipscanError as exc:
+        _err(exc.message)
+        raise typer.Exit(1) from None
+    for part, info in data["summary"].items():
+        missing = [k for k, v in info["positives"].items() if v == 0]
+        typer.echo(
+            f"{part:5} {info['documents']:3} documents {info['passages']:5} passages; "
+            f"labels without positives: {', '.join(missing) or 'none'}"
+        )
+
+
+# --- classification -----------------------------------------------------------
+
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="Model folder name under models/ (default: models/DEFAULT)."),
+]
+
+
+def _fail(exc: Exception) -> None:
+    _err(getattr(exc, "message", str(exc)))
+    raise typer.Exit(1) from None
+
+
+@app.command(
+    help=(
+        'Classify passages against the 18 labels. Reads JSON Lines {"id", "text"} with '
+        'optional context "title", "doc_type", "heading" (FILE or - for stdin); writes '
+        '{"id", "labels", "scores", "mentions_trafficking", "mentions_corruption"} '
+        "lines. A malformed line is reported on stderr with its number; the other lines are "
+        "still classified and the exit code is 1.\n\n"
+        "Examples:\n\n"
+        "    tipscan extract corpus/brb/trafficking-in-persons-prevention-bill-2016.pdf | "
+        "tipscan classify -\n\n"
+        "    tipscan classify passages.jsonl --explain --model tfidf-context-1.0.0"
+    )
+)
+def classify(
+    file: Annotated[str, typer.Argument(help="JSONL file, or - for stdin.")],
+    model: ModelOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add the lexicon terms that support each label.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+) -> None:
+    from .classify import load_model
+    from .classify_io import read_passage_lines
+    from .errors import TipscanError
+
+    try:
+        loaded = load_model(model)
+    except TipscanError as exc:
+        _fail(exc)
+    bad = 0
+    try:
+        stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        _fail(exc)
+    out = sys.stdout
+    with stream:
+        batch = []
+        for item in read_passage_lines(stream, file):
+            if isinstance(item, TipscanError):
+                _err(item.message)
+                bad += 1
+                continue
+            batch.append(item)
+            if len(batch) >= batch_size:
+                for pred in loaded.predict(batch, explain=explain):
+                    out.write(pred.model_dump_json(exclude_none=True) + "\n")
+                batch = []
+        for pred in loaded.predict(batch, explain=explain):
+            out.write(pred.model_dump_json(exclude_none=True) + "\n")
+    out.flush()
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command(
+    help=(
+        "Train a model from annotations/ with a config; writes models/<name>-<version>/ "
+        "(never over an existing model) with meta.json and MODEL_CARD.md.\n\n"
+        "Example:\n\n    tipscan train training/sklearn.toml"
+    )
+)
+def train(
+    config: Annotated[str, typer.Argument(help="Training config (TOML).")],
+    version: Annotated[
+        str | None, typer.Option("--version", help="Override the config's version.")
+    ] = None,
+    no_cv: Annotated[bool, typer.Option("--no-cv", help="Skip grouped cross-validation.")] = False,
+    models: Annotated[str | None, typer.Option("--models", help="Models folder.")] = None,
+) -> None:
+    from pathlib import Path
+
+    from .classify import models_dir
+    from .errors import TipscanError
+    from .train import train_model
+
+    try:
+        folder = train_model(
+            config,
+            Path(models) if models else models_dir(),
+            version=version,
+            cv=not no_cv,
+            progress=lambda msg: typer.echo(msg, err=True),
+        )
+    except TipscanError as exc:
+        _fail(exc)
+    typer.echo(str(folder))
+
+
+@app.command(
+    help=(
+        "Per-label precision, recall, F1 and support, and micro/macro F1, of a model on a part "
+        "of its frozen document split.\n\n"
+        "Example:\n\n    tipscan evaluate --model tfidf-context-1.0.0 --split test"
+    )
+)
+def evaluate(
+    model: ModelOption = None,
+    split: Annotated[str, typer.Option("--split", help="train, dev or test.")] = "test",
+    store: StoreOption = "annotations",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    from .classify import load_model
+    from .errors import TipscanError
+    from .evaluate import format_table
+    from .train import evaluate_model
+
+    try:
+        loaded = load_model(model)
+        metrics = evaluate_model(loaded, store, split)
+    except TipscanError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=1))
+        return
+    typer.echo(f"{loaded.name} on {split}:\n")
+    typer.echo(format_table(metrics))
+    for flag, v in metrics["flags"].items():
+        typer.echo(f"{flag}: accuracy {v['accuracy']:.3f} (support {v['support']})")
+
+
+models_app = typer.Typer(
+    help="List models and choose the default.\n\nExample:\n\n    tipscan models list",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command(
+    "list",
+    help="The models under models/, with test and dev scores.\n\nExample:\n\n    tipscan models list",
+)
+def models_list() -> None:
+    from .classify import default_model_name, list_models
+    from .errors import TipscanError
+
+    try:
+        default = default_model_name()
+    except TipscanError:
+        default = None
+    for m in list_models():
+        mark = "*" if m["name"] == default else " "
+        typer.echo(
+            f"{mark} {m['name']:32} {m['kind']:8} test micro-F1 {m['test']['micro']['f1']:.3f} "
+            f"macro-F1 {m['test']['macro_f1']:.3f}; dev macro-F1 {m['dev']['macro_f1']:.3f}"
+        )
+
+
+@models_app.command(
+    "default",
+    help=(
+        "Make NAME the default model (the one with the best dev macro-F1, normally).\n\n"
+        "Example:\n\n    tipscan models default tfidf-context-1.0.0"
+    ),
+)
+def models_default(name: Annotated[str, typer.Argument(help="Model folder name.")]) -> None:
+    from .classify import DEFAULT_FILE, load_model, models_dir
+    from .errors import TipscanError
+
+    try:
+        load_model(name)
+    except TipscanError as exc:
+        _fail(exc)
+    (models_dir() / DEFAULT_FILE).write_text(name + "\n", encoding="utf-8")
+    typer.echo(f"default model: {name}")
 
 
 def main() -> None:

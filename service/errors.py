@@ -53,3 +53,25 @@ class DocumentTimeout(TipscanError):
 
 class SourceNotFound(TipscanError):
     code = "source-not-found"
+
+
+class InvalidAnnotation(TipscanError):
+    """A line of the annotation store that cannot be used; the message names the line."""
+
+    code = "invalid-annotation"
+
+
+class SplitExists(TipscanError):
+    code = "split-exists"
+
+
+class ModelError(TipscanError):
+    """A model that cannot be used: missing, incomplete, or built for other labels or formats."""
+
+    code = "model-error"
+
+
+class InvalidInput(TipscanError):
+    """A malformed input line or request body (the message names the line)."""
+
+    code = "invalid-input"

@@ -10,7 +10,7 @@ import hashlib
 from bisect import bisect_right
 from typing import Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 Format = Literal["pdf", "docx", "html", "markdown", "text", "json", "xml"]
 BlockKind = Literal["heading", "paragraph"]
@@ -103,3 +103,34 @@ class Passage(BaseModel):
     @staticmethod
     def make_id(doc_id: str, char_start: int, char_end: int) -> str:
         return f"{doc_id[:16]}-{char_start}-{char_end}"
+
+
+class PassageInput(BaseModel):
+    """What a classifier reads: a passage's text and, where known, its context."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1)
+    text: str
+    title: str | None = Field(default=None, description="the document's title")
+    doc_type: str | None = Field(default=None, description="one of the manifest's doc types")
+    heading: list[str] | str | None = Field(
+        default=None, description="heading path (Part, Chapter, ...) or the citation"
+    )
+
+    @property
+    def heading_text(self) -> str:
+        if self.heading is None:
+            return ""
+        return self.heading if isinstance(self.heading, str) else " / ".join(self.heading)
+
+
+class Prediction(BaseModel):
+    """A classifier's answer for one passage (the ``tipscan classify`` output line)."""
+
+    id: str
+    labels: list[str]
+    scores: dict[str, float]
+    mentions_trafficking: bool
+    mentions_corruption: bool
+    explain: dict[str, list[str]] | None = None

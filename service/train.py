@@ -1,0 +1,311 @@
+"""Annotations + a training config -> a new model folder (never over an old one).
+
+``tipscan train training/<config>.toml`` runs :func:`train_model`: it reads the
+final labels of ``annotations/``, takes the frozen document split named by the
+config, fits on train, chooses each label's threshold on dev, scores on test,
+runs grouped cross-validation over all documents for a second opinion, and
+writes ``models/<name>-<version>/`` with ``meta.json`` and ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .annotations import final_labels, load_annotations, snapshot_hash
+from .classify import FORMAT, scorer_class
+from .errors import ModelError
+from .evaluate import best_threshold, flag_metrics, label_metrics
+from .labels import FLAGS, LABEL_IDS
+from .lexicon import default_lexicon
+from .model import PassageInput
+from .modelcard import render_card
+from .split import load_split
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Dataset:
+    items: list[PassageInput]
+    y: np.ndarray  # (n, 18) bool
+    flags: np.ndarray  # (n, 2) bool
+    docs: list[str]
+
+    def take(self, mask: np.ndarray) -> Dataset:
+        idx = np.flatnonzero(mask)
+        return Dataset(
+            [self.items[i] for i in idx], self.y[idx], self.flags[idx], [self.docs[i] for i in idx]
+        )
+
+
+def load_dataset(annotations: Path | str) -> Dataset:
+    """The final (adjudicated) labels of every annotated passage, with context."""
+    finals = final_labels(load_annotations(annotations))
+    items, ys, fs, docs = [], [], [], []
+    for pid in sorted(finals):
+        f = finals[pid]
+        a = f.annotation
+        items.append(
+            PassageInput(
+                id=pid, text=a.text, title=a.doc_title, doc_type=a.doc_type, heading=a.heading
+            )
+        )
+        ys.append([label in f.labels for label in LABEL_IDS])
+        fs.append([f.mentions_trafficking, f.mentions_corruption])
+        docs.append(a.doc)
+    return Dataset(items, np.array(ys, dtype=bool), np.array(fs, dtype=bool), docs)
+
+
+def read_config(path: Path | str) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        cfg = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such training config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"{path}: not valid TOML ({exc})") from None
+    for key in ("model", "data"):
+        if key not in cfg:
+            raise ModelError(f"{path}: missing [{key}] table")
+    for key in ("name", "version", "kind"):
+        if key not in cfg["model"]:
+            raise ModelError(f"{path}: [model] needs {key!r}")
+    return cfg
+
+
+def _thresholds(cfg: dict[str, Any], y: np.ndarray, scores: np.ndarray) -> tuple[dict, dict]:
+    t = cfg.get("thresholds", {})
+    floor, fallback = float(t.get("floor", 0.2)), float(t.get("fallback", 0.5))
+    min_pos = int(t.get("min_dev_positives", 2))
+    values, sources = {}, {}
+    for j, label in enumerate(LABEL_IDS):
+        values[label], sources[label] = best_threshold(
+            y[:, j], scores[:, j], floor, fallback, min_pos
+        )
+    return values, sources
+
+
+def _apply(scores: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
+    return scores >= np.array([thresholds[label] for label in LABEL_IDS])
+
+
+def _flag_rules(ds: Dataset, flag_scores: np.ndarray) -> tuple[dict, dict, dict]:
+    """Per flag: the rule (model, lexicon, either, both) with the best dev accuracy."""
+    hits = default_lexicon().match_many([p.text for p in ds.items])
+    rules, thresholds, accuracy = {}, {}, {}
+    for j, flag in enumerate(FLAGS):
+        lex = np.array([bool(h.flags.get(flag)) for h in hits])
+        model = flag_scores[:, j] >= 0.5
+        options = {"model": model, "lexicon": lex, "either": model | lex, "both": model & lex}
+        scored = {k: float((v == ds.flags[:, j]).mean()) for k, v in options.items()}
+        best = max(scored, key=lambda k: (scored[k], k == "model"))
+        rules[flag], thresholds[flag], accuracy[flag] = best, 0.5, scored
+    return rules, thresholds, accuracy
+
+
+def _predict_flags(ds: Dataset, flag_scores: np.ndarray, rules: dict[str, str]) -> np.ndarray:
+    hits = default_lexicon().match_many([p.text for p in ds.items])
+    out = np.zeros((len(ds.items), len(FLAGS)), dtype=bool)
+    for j, flag in enumerate(FLAGS):
+        lex = np.array([bool(h.flags.get(flag)) for h in hits])
+        model = flag_scores[:, j] >= 0.5
+        out[:, j] = {"model": model, "lexicon": lex, "either": model | lex, "both": model & lex}[
+            rules[flag]
+        ]
+    return out
+
+
+def fit_and_tune(
+    cfg: dict[str, Any], train: Dataset, dev: Dataset
+) -> tuple[Any, dict, dict, dict, dict, dict]:
+    kind = cfg["model"]["kind"]
+    scorer = scorer_class(kind).train(train.items, train.y, train.flags, cfg.get(kind, {}))
+    dev_scores, dev_flag_scores = scorer.scores(dev.items)
+    thresholds, sources = _thresholds(cfg, dev.y, dev_scores)
+    rules, flag_thresholds, flag_acc = _flag_rules(dev, dev_flag_scores)
+    return scorer, thresholds, sources, rules, flag_thresholds, flag_acc
+
+
+def evaluate_scorer(
+    scorer: Any, ds: Dataset, thresholds: dict[str, float], rules: dict[str, str]
+) -> dict[str, Any]:
+    scores, flag_scores = scorer.scores(ds.items)
+    out = label_metrics(ds.y, _apply(scores, thresholds))
+    out["flags"] = flag_metrics(ds.flags, _predict_flags(ds, flag_scores, rules))
+    return out
+
+
+def grouped_cv(cfg: dict[str, Any], ds: Dataset, folds: int, seed: int = 0) -> dict[str, Any]:
+    """Cross-validation by document: each fold's thresholds are tuned on a part of its
+    own training documents, never on the fold it is scored on."""
+    docs = sorted(set(ds.docs))
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(docs))
+    fold_of = {d: i % folds for i, d in enumerate(order)}
+    doc_arr = np.array(ds.docs)
+    y_pred = np.zeros_like(ds.y)
+    f_pred = np.zeros_like(ds.flags)
+    for k in range(folds):
+        held = np.array([fold_of[d] == k for d in ds.docs])
+        train_docs = [d for d in order if fold_of[d] != k]
+        tune_docs = set(train_docs[::5])  # one training document in five tunes thresholds
+        tune = np.isin(doc_arr, list(tune_docs)) & ~held
+        fit = ~held & ~tune
+        scorer, thr, _src, rules, _ft, _fa = fit_and_tune(cfg, ds.take(fit), ds.take(tune))
+        part = ds.take(held)
+        scores, flag_scores = scorer.scores(part.items)
+        y_pred[held] = _apply(scores, thr)
+        f_pred[held] = _predict_flags(part, flag_scores, rules)
+    out = label_metrics(ds.y, y_pred)
+    out["flags"] = flag_metrics(ds.flags, f_pred)
+    out["folds"] = folds
+    out["documents"] = len(docs)
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("tipscan", "scikit-learn", "skops", "spacy", "numpy", "scipy"):
+        with suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    return out
+
+
+def train_model(
+    config_path: Path | str,
+    models_root: Path,
+    version: str | None = None,
+    cv: bool = True,
+    progress: Progress | None = None,
+) -> Path:
+    """Train, tune, evaluate and write a new model folder; return it."""
+    say = progress or (lambda _msg: None)
+    cfg = read_config(config_path)
+    name = f"{cfg['model']['name']}-{version or cfg['model']['version']}"
+    folder = models_root / name
+    if folder.exists():
+        raise ModelError(
+            f"{folder} exists and models are never overwritten; raise [model] version in "
+            f"{config_path} or pass --version"
+        )
+    annotations = cfg["data"].get("annotations", "annotations")
+    split_path = Path(cfg["data"]["split"])
+    ds = load_dataset(annotations)
+    split = load_split(split_path)
+    part = np.array([split.get(d, "train") for d in ds.docs])
+    train, dev, test = (ds.take(part == p) for p in ("train", "dev", "test"))
+    say(f"{len(train.items)} train, {len(dev.items)} dev, {len(test.items)} test passages")
+    for part_name, d in (("train", train), ("dev", dev), ("test", test)):
+        if not d.items:
+            raise ModelError(
+                f"the {part_name} part of split {split_path} holds no annotated passage; "
+                "make a split of the current annotations with `tipscan annotations split`"
+            )
+
+    say("fitting on train, tuning thresholds on dev")
+    scorer, thresholds, sources, rules, flag_thr, flag_acc = fit_and_tune(cfg, train, dev)
+    dev_metrics = evaluate_scorer(scorer, dev, thresholds, rules)
+    test_metrics = evaluate_scorer(scorer, test, thresholds, rules)
+    say(f"dev macro-F1 {dev_metrics['macro_f1']:.3f}; test macro-F1 {test_metrics['macro_f1']:.3f}")
+
+    ablation = {}
+    for groups in cfg.get("evaluation", {}).get("ablation", []):
+        key = "+".join(groups)
+        say(f"ablation: {key}")
+        sub = json.loads(json.dumps(cfg))
+        sub.setdefault(cfg["model"]["kind"], {})["features"] = list(groups)
+        s2, t2, _s, r2, _ft, _fa = fit_and_tune(sub, train, dev)
+        m = evaluate_scorer(s2, dev, t2, r2)
+        ablation[key] = {"dev_macro_f1": m["macro_f1"], "dev_micro_f1": m["micro"]["f1"]}
+
+    cv_metrics = None
+    folds = int(cfg.get("evaluation", {}).get("cv_folds", 0))
+    if cv and folds >= 2:
+        say(f"grouped {folds}-fold cross-validation over all documents")
+        cv_metrics = grouped_cv(cfg, ds, folds)
+
+    folder.mkdir(parents=True)
+    try:
+        scorer.save(folder)
+        shutil.copy(config_path, folder / "config.toml")
+        support = {
+            p: {label: int(d.y[:, j].sum()) for j, label in enumerate(LABEL_IDS)}
+            for p, d in (("train", train), ("dev", dev), ("test", test))
+        }
+        meta = {
+            "format": FORMAT,
+            "name": name,
+            "kind": cfg["model"]["kind"],
+            "description": cfg["model"].get("description", ""),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "labels": list(LABEL_IDS),
+            "flags": list(FLAGS),
+            "thresholds": thresholds,
+            "threshold_source": sources,
+            "modes": scorer.modes,
+            "flag_rules": rules,
+            "flag_thresholds": flag_thr,
+            "flag_dev_accuracy_by_rule": flag_acc,
+            "annotation_snapshot": snapshot_hash(annotations),
+            "split": {"name": split_path.stem, "path": str(split_path)},
+            "git_commit": _git_commit(),
+            "config": cfg,
+            "sizes": {
+                "train": {"passages": len(train.items), "documents": len(set(train.docs))},
+                "dev": {"passages": len(dev.items), "documents": len(set(dev.docs))},
+                "test": {"passages": len(test.items), "documents": len(set(test.docs))},
+            },
+            "support": support,
+            "dev": dev_metrics,
+            "test": test_metrics,
+            "cv": cv_metrics,
+            "ablation": ablation,
+            "versions": _versions(),
+        }
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        (folder / "MODEL_CARD.md").write_text(render_card(meta), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def datasets_for(annotations: Path | str, split_path: Path | str) -> dict[str, Dataset]:
+    ds = load_dataset(annotations)
+    split = load_split(Path(split_path))
+    part = np.array([split.get(d, "train") for d in ds.docs])
+    return {p: ds.take(part == p) for p in ("train", "dev", "test")}
+
+
+def evaluate_model(model: Any, annotations: Path | str, split: str) -> dict[str, Any]:
+    """Score a loaded model on one part of its own frozen split."""
+    parts = datasets_for(annotations, model.meta["split"]["path"])
+    if split not in parts:
+        raise ModelError(f"unknown split part {split!r}; use train, dev or test")
+    return evaluate_scorer(model.scorer, parts[split], model.thresholds, model.meta["flag_rules"])
+
+
+__all__: Sequence[str] = ("evaluate_model", "load_dataset", "read_config", "train_model")
