@@ -445,6 +445,135 @@ def models_default(name: Annotated[str, typer.Argument(help="Model folder name."
     typer.echo(f"default model: {name}")
 
 
+# --- scoring a corpus -----------------------------------------------------------
+
+
+@app.command(
+    help=(
+        "Score a country's corpus: extract, classify and cover every document under PATHS, "
+        "and write coverage.json, coverage.csv, report.md and report.html to --out. "
+        "Documents run in parallel; extraction is cached by document hash; a document that "
+        "fails is listed in the report with its reason and the others are still scored.\n\n"
+        "Examples:\n\n"
+        "    tipscan score corpus/ --out report/\n\n"
+        "    tipscan score laws/ plans/ --country BRB --meta corpus/MANIFEST.csv --out brb/"
+    )
+)
+def score(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders of one corpus.")],
+    out: Annotated[str, typer.Option("--out", help="Folder for the reports.")],
+    country: Annotated[str | None, typer.Option("--country", help="ISO 3166 alpha-3 code.")] = None,
+    meta: Annotated[
+        str | None,
+        typer.Option(
+            "--meta", help="CSV in the corpus manifest's format: path, title, doc_type, ..."
+        ),
+    ] = None,
+    model: ModelOption = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="PDF engine.")] = Engine(
+        DEFAULT_ENGINE
+    ),
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Parallel extractions (default: all cores)."),
+    ] = None,
+    cache: Annotated[
+        str | None, typer.Option("--cache", help="Cache folder (default: ~/.cache/tipscan).")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the cache.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds allowed per document.")
+    ] = DEFAULT_LIMITS.timeout_s,
+) -> None:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from .classify import load_model
+    from .errors import TipscanError
+    from .pipeline import RunStats, default_cache_dir, read_meta, score_corpus
+    from .progress import progress_reporter
+    from .report import write_reports
+
+    try:
+        loaded = load_model(model)
+        meta_map = read_meta(meta) if meta else None
+    except TipscanError as exc:
+        _fail(exc)
+    stats = RunStats()
+    with progress_reporter() as report:
+        coverage = score_corpus(
+            paths,
+            loaded,
+            country=country.upper() if country else None,
+            meta=meta_map,
+            engine=engine.value,
+            limits=replace(DEFAULT_LIMITS, timeout_s=timeout),
+            workers=workers,
+            cache=None if no_cache else Path(cache) if cache else default_cache_dir(),
+            progress=report,
+            stats=stats,
+        )
+    written = write_reports(coverage, Path(out))
+    for failure in coverage.failures:
+        _err(f"{failure.path}: {failure.message}")
+    c = coverage.corpus
+    covered = sum(1 for v in c.labels.values() if v.covered)
+    typer.echo(
+        f"{len(coverage.documents)} documents scored ({stats.cache_hits} from the cache), "
+        f"{len(coverage.failures)} failed; {covered} of 18 labels covered; "
+        + "; ".join(
+            f"{k}: {'n/a' if v.passed is None else 'pass' if v.passed else 'FAIL'}"
+            for k, v in c.checks.items()
+        )
+    )
+    typer.echo("written: " + ", ".join(str(p) for p in written))
+    if coverage.failures and not coverage.documents:
+        raise typer.Exit(1)
+
+
+@app.command(
+    help=(
+        "Several countries side by side: principles x countries from coverage.json files, "
+        "as compare.html and compare.csv.\n\n"
+        "Example:\n\n    tipscan compare brb/coverage.json lka/coverage.json --out compare/"
+    )
+)
+def compare(
+    reports: Annotated[list[str], typer.Argument(help="coverage.json files written by score.")],
+    out: Annotated[str, typer.Option("--out", help="Folder for compare.html and compare.csv.")],
+) -> None:
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from .report import load_coverage, render_compare_csv, render_compare_html
+
+    loaded = []
+    for r in reports:
+        try:
+            loaded.append(load_coverage(r))
+        except (OSError, ValueError, ValidationError) as exc:
+            _err(f"{r}: not a tipscan coverage.json ({type(exc).__name__})")
+            raise typer.Exit(1) from None
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "compare.html").write_text(render_compare_html(loaded), encoding="utf-8")
+    (folder / "compare.csv").write_text(render_compare_csv(loaded), encoding="utf-8")
+    typer.echo(f"written: {folder / 'compare.html'}, {folder / 'compare.csv'}")
+
+
+def _register_service_commands() -> None:
+    """``serve`` and ``keys`` live beside the API (service/cli_api.py)."""
+    from . import cli_api
+
+    cli_api.register(app)
+
+
+_register_service_commands()
+
+
 def main() -> None:
     app()
 

@@ -77,6 +77,51 @@ BY_ID: dict[str, Label] = {label.id: label for label in LABELS}
 
 FLAGS: tuple[str, ...] = ("mentions_trafficking", "mentions_corruption")
 
+# What the guiding principles recommend where a label is missing, in our words.
+RECOMMENDATIONS: dict[str, str] = {
+    "1.1": "Join the trafficking and anti-corruption conventions and their review mechanisms, "
+    "align national law with them, and commit to co-operation with other states against both.",
+    "1.2": "Put working mutual legal assistance and extradition in place, able to trace, freeze and "
+    "seize traffickers' assets abroad, with simplified and prioritised procedures and counter-"
+    "measures at transnational risk points such as travel documents and work permits.",
+    "2.1": "Adopt a strategy that deals with trafficking and corruption together, or write "
+    "corruption measures into the anti-trafficking plan and trafficking into the anti-corruption "
+    "strategy.",
+    "2.2": "Identify the sectors where trafficking-related corruption is likeliest (construction, "
+    "sex industry, agriculture, fishing, textiles, labour recruitment) and regulate and monitor "
+    "them, with NGOs and the private sector.",
+    "2.3": "Share information and resources: referral between anti-trafficking and anti-corruption "
+    "bodies, task forces or joint operations, NGO-police protocols, and anti-money-laundering tools "
+    "to confiscate trafficking proceeds and stop their reinvestment.",
+    "2.4": "Investigate corruption and suspects' finances alongside every trafficking case, with "
+    "indicators that help investigators detect complicit officials.",
+    "2.5": "Set up specialised multi-agency units of prosecutors and police, and train anti-"
+    "corruption and anti-trafficking practitioners together.",
+    "3.1": "Give officials at risk (police, border, immigration, labour inspection, judiciary, "
+    "diplomats) codes of conduct that address corruption and trafficking, with sanctions for "
+    "breaches.",
+    "3.2": "Make the work of staff in at-risk functions transparent: fewer one-person decisions, "
+    "less discretion and red tape, records and review of case handling.",
+    "3.3": "Build the wider integrity framework: asset disclosure, conflict-of-interest rules, limits "
+    "on outside positions, and anti-corruption training for officials at risk.",
+    "3.4": "Open confidential channels (hotlines, complaint mechanisms) for officials and the public "
+    "to report misconduct, and protect those who report from retaliation.",
+    "3.5": "Recruit key officials through transparent, competitive selection under independent "
+    "scrutiny, then train, supervise and evaluate them regularly.",
+    "3.6": "Train police, border and consular staff, inspectors, prosecutors and judges to identify "
+    "trafficking victims and recognise the warning signs.",
+    "4.1": "Raise public awareness of trafficking and corruption (campaigns, media, school "
+    "curricula), guarantee access to information and involve civil society in prevention.",
+    "4.2": "Make those working against trafficking (police, prosecutors, NGOs) aware of how "
+    "corruption facilitates trafficking and of their own risks and responsibilities.",
+    "4.3": "Protect potential victims: counselling and rights information before and after "
+    "migration, and community alerts to early signs of corruption and trafficking.",
+    "5.1": "Collect, analyse and use data on trafficking and on related corruption cases, "
+    "including information from victims and NGOs, systematically.",
+    "6.1": "Make sure immunities of officials can be lifted so that corruption and trafficking "
+    "offences can be investigated, prosecuted and tried.",
+}
+
 
 def check_label_ids(ids: object) -> list[str]:
     """The ids of ``ids`` that are not label ids of the guidelines (empty when all are)."""

@@ -1,4 +1,4 @@
-"""The lexicon layer: term lists (data files) matched with spaCy on a blank pipeline.
+"""The lexicon layer: term lists (data files) matched on spaCy's blank-pipeline tokens.
 
 It serves the two mention flags directly, gives the trained models one feature
 per label (how many supporting terms a passage holds) and explains
@@ -48,22 +48,60 @@ class Lexicon:
 
     def __init__(self, terms: dict[str, list[str]] | None = None) -> None:
         import spacy
-        from spacy.matcher import Matcher, PhraseMatcher
+        from spacy.matcher import PhraseMatcher
 
         self.nlp = spacy.blank("xx")
         self.terms = terms if terms is not None else _terms()
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        self.patterns = Matcher(self.nlp.vocab)
+        # Entries with a prefix token ("traffick*") are matched here rather than
+        # with spaCy's Matcher: a REGEX predicate per token and pattern is slow,
+        # while a prefix lookup per distinct word, cached, is not.
+        self.starred: list[tuple[str, list[str]]] = []
+        self._by_first: dict[str, list[int]] = {}
+        self._by_prefix: dict[str, list[int]] = {}
+        self._word_cache: dict[str, list[int]] = {}
         for key, entries in self.terms.items():
             plain = []
             for entry in dict.fromkeys(e.strip().lower() for e in entries if e.strip()):
-                tokens = [t.text for t in self.nlp.make_doc(entry)]
-                if any(t.endswith("*") for t in tokens) or entry.endswith("*"):
-                    self.patterns.add(key, [[_token_pattern(t) for t in _star_tokens(entry)]])
+                if "*" in entry:
+                    tokens = _star_tokens(entry)
+                    index = len(self.starred)
+                    self.starred.append((key, tokens))
+                    first = tokens[0]
+                    if first.endswith("*"):
+                        self._by_prefix.setdefault(first[:-1], []).append(index)
+                    else:
+                        self._by_first.setdefault(first, []).append(index)
                 else:
                     plain.append(self.nlp.make_doc(entry))
             if plain:
                 self.phrases.add(key, plain)
+
+    def _starting_at(self, word: str) -> list[int]:
+        """Starred entries whose first token accepts ``word`` (cached per distinct word)."""
+        found = self._word_cache.get(word)
+        if found is None:
+            found = list(self._by_first.get(word, ()))
+            for n in range(1, len(word) + 1):
+                found += self._by_prefix.get(word[:n], ())
+            if len(self._word_cache) < 500_000:
+                self._word_cache[word] = found
+        return found
+
+    def _starred_matches(self, lowers: list[str]) -> list[tuple[str, int, int]]:
+        out = []
+        for i, word in enumerate(lowers):
+            for index in self._starting_at(word):
+                key, tokens = self.starred[index]
+                end = i + len(tokens)
+                if end > len(lowers):
+                    continue
+                if all(
+                    lowers[i + k].startswith(t[:-1]) if t.endswith("*") else lowers[i + k] == t
+                    for k, t in enumerate(tokens[1:], 1)
+                ):
+                    out.append((key, i, end))
+        return out
 
     def match(self, text: str) -> Hits:
         return self.match_many([text])[0]
@@ -72,10 +110,11 @@ class Lexicon:
         out = []
         strings = self.nlp.vocab.strings
         for doc in self.nlp.pipe(texts, batch_size=256):
+            spans = {(strings[key_id], start, end) for key_id, start, end in self.phrases(doc)}
+            spans.update(self._starred_matches([t.lower_ for t in doc]))
             found: dict[str, list[str]] = {}
-            spans = list(self.phrases(doc)) + list(self.patterns(doc))
-            for key_id, start, end in spans:
-                found.setdefault(strings[key_id], []).append(doc[start:end].text)
+            for key, start, end in sorted(spans, key=lambda x: (x[1], x[2], x[0])):
+                found.setdefault(key, []).append(doc[start:end].text)
             out.append(
                 Hits(
                     flags={k: found[k] for k in FLAGS if k in found},
@@ -106,14 +145,6 @@ def _star_tokens(entry: str) -> list[str]:
             parts[-1] += "*"
         out.extend(parts)
     return out
-
-
-def _token_pattern(token: str) -> dict[str, Any]:
-    if token.endswith("*"):
-        import re
-
-        return {"LOWER": {"REGEX": "^" + re.escape(token[:-1])}}
-    return {"LOWER": token}
 
 
 @cache

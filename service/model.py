@@ -134,3 +134,92 @@ class Prediction(BaseModel):
     mentions_trafficking: bool
     mentions_corruption: bool
     explain: dict[str, list[str]] | None = None
+
+
+class Evidence(BaseModel):
+    """A passage that supports a label, as an analyst would quote it."""
+
+    passage_id: str
+    citation: str | None
+    page: int
+    text: str
+    score: float
+
+
+class LabelCoverage(BaseModel):
+    covered: bool
+    score: float = Field(description="the best passage score for the label")
+    supporting: int = Field(description="passages at or above the label's threshold")
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class DocumentCoverage(BaseModel):
+    path: str
+    doc_id: str
+    title: str | None
+    doc_type: str
+    doc_type_source: Literal["inferred", "meta", "given"]
+    country: str | None = None
+    language: str | None
+    pages: int
+    passages: int
+    mentions_trafficking: bool
+    mentions_corruption: bool
+    trafficking_evidence: list[Evidence] = Field(default_factory=list)
+    corruption_evidence: list[Evidence] = Field(default_factory=list)
+    labels: dict[str, LabelCoverage]
+    warnings: list[str] = Field(default_factory=list)
+
+
+class CheckResult(BaseModel):
+    """One of the guidelines' two cross checks over the corpus."""
+
+    passed: bool | None = Field(
+        alias="pass", description="null when the corpus holds no document the check applies to"
+    )
+    applicable: list[str] = Field(description="documents the check applies to (paths)")
+    failing: list[str] = Field(description="documents that fail it (paths)")
+    note: str
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class CorpusLabel(BaseModel):
+    covered: bool
+    status: Literal["covered", "gap", "uncertain"]
+    score: float
+    documents: list[str] = Field(description="paths of the documents that cover the label")
+    trust: Literal["ok", "thin"] = "ok"
+
+
+class Gap(BaseModel):
+    label: str
+    slug: str
+    principle: int
+    recommendation: str
+
+
+class Failure(BaseModel):
+    path: str
+    code: str
+    message: str
+
+
+class CorpusCoverage(BaseModel):
+    labels: dict[str, CorpusLabel]
+    principles: dict[str, Literal["covered", "partial", "gap", "uncertain"]]
+    checks: dict[str, CheckResult]
+    gaps: list[Gap]
+    uncertain: list[str] = Field(description="labels whose model support is too thin to call a gap")
+
+
+class Coverage(BaseModel):
+    """What ``tipscan score`` writes to coverage.json."""
+
+    tipscan_version: str
+    created_at: str
+    country: str | None
+    model: dict[str, object]
+    documents: list[DocumentCoverage]
+    failures: list[Failure]
+    corpus: CorpusCoverage

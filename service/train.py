@@ -147,7 +147,9 @@ def evaluate_scorer(
     return out
 
 
-def grouped_cv(cfg: dict[str, Any], ds: Dataset, folds: int, seed: int = 0) -> dict[str, Any]:
+def grouped_cv(
+    cfg: dict[str, Any], ds: Dataset, folds: int, seed: int = 0
+) -> tuple[dict[str, Any], np.ndarray, list[dict[str, float]]]:
     """Cross-validation by document: each fold's thresholds are tuned on a part of its
     own training documents, never on the fold it is scored on."""
     docs = sorted(set(ds.docs))
@@ -157,6 +159,8 @@ def grouped_cv(cfg: dict[str, Any], ds: Dataset, folds: int, seed: int = 0) -> d
     doc_arr = np.array(ds.docs)
     y_pred = np.zeros_like(ds.y)
     f_pred = np.zeros_like(ds.flags)
+    oof = np.zeros(ds.y.shape)
+    oof_thresholds: list[dict[str, float]] = [{} for _ in ds.items]
     for k in range(folds):
         held = np.array([fold_of[d] == k for d in ds.docs])
         train_docs = [d for d in order if fold_of[d] != k]
@@ -168,11 +172,67 @@ def grouped_cv(cfg: dict[str, Any], ds: Dataset, folds: int, seed: int = 0) -> d
         scores, flag_scores = scorer.scores(part.items)
         y_pred[held] = _apply(scores, thr)
         f_pred[held] = _predict_flags(part, flag_scores, rules)
+        oof[held] = scores
+        for i in np.flatnonzero(held):
+            oof_thresholds[i] = thr
     out = label_metrics(ds.y, y_pred)
     out["flags"] = flag_metrics(ds.flags, f_pred)
     out["folds"] = folds
     out["documents"] = len(docs)
-    return out
+    return out, oof, oof_thresholds
+
+
+RULES = [{"min_passages": k, "factor": f} for k in (1, 2, 3) for f in (1.0, 1.25, 1.5, 2.0, 3.0)]
+
+
+def complete_documents(annotations: Path | str) -> set[str]:
+    """Documents annotated in full (``documents.csv`` beside the store says which)."""
+    import csv
+
+    root = Path(annotations)
+    table = (root if root.is_dir() else root.parent) / "documents.csv"
+    if not table.is_file():
+        return set()
+    with table.open(newline="", encoding="utf-8") as fh:
+        return {r["doc"] for r in csv.DictReader(fh) if r.get("complete") == "yes"}
+
+
+def choose_document_rule(
+    ds: Dataset, oof: np.ndarray, oof_thresholds: list[dict[str, float]], complete: set[str]
+) -> dict[str, Any]:
+    """The document-level rule with the best accuracy on the completely annotated documents.
+
+    Scores are out-of-fold (each document scored by a model that never saw it),
+    and the truth is the guidelines' rule: a document covers a label when one
+    of its passages carries it.
+    """
+    from .cover import doc_covers
+
+    docs = sorted(d for d in set(ds.docs) if d in complete)
+    if not docs:
+        return {"min_passages": 1, "factor": 1.0, "chosen_on": 0, "note": "no complete documents"}
+    best: dict[str, Any] | None = None
+    for rule in RULES:
+        tp = fp = fn = correct = total = 0
+        for d in docs:
+            idx = [i for i, x in enumerate(ds.docs) if x == d]
+            for j, label in enumerate(LABEL_IDS):
+                truth = bool(ds.y[idx, j].any())
+                thr = float(np.median([oof_thresholds[i][label] for i in idx]))
+                pred = doc_covers(oof[idx, j].tolist(), thr, rule)
+                correct += truth == pred
+                total += 1
+                tp += truth and pred
+                fp += pred and not truth
+                fn += truth and not pred
+        acc = correct / total
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+        cand = {**rule, "accuracy": acc, "f1": f1, "chosen_on": len(docs),
+                "documents": docs, "decisions": total}  # fmt: skip
+        if best is None or (f1, acc) > (best["f1"], best["accuracy"]):
+            best = cand
+    assert best is not None
+    return best
 
 
 def _git_commit() -> str | None:
@@ -242,10 +302,17 @@ def train_model(
         ablation[key] = {"dev_macro_f1": m["macro_f1"], "dev_micro_f1": m["micro"]["f1"]}
 
     cv_metrics = None
+    doc_rule: dict[str, Any] = {"min_passages": 1, "factor": 1.0, "note": "no cross-validation run"}
     folds = int(cfg.get("evaluation", {}).get("cv_folds", 0))
     if cv and folds >= 2:
         say(f"grouped {folds}-fold cross-validation over all documents")
-        cv_metrics = grouped_cv(cfg, ds, folds)
+        cv_metrics, oof, oof_thr = grouped_cv(cfg, ds, folds)
+        doc_rule = choose_document_rule(ds, oof, oof_thr, complete_documents(annotations))
+        say(
+            f"document rule: {doc_rule['min_passages']} passage(s) at {doc_rule['factor']}x the "
+            f"threshold (accuracy {doc_rule.get('accuracy', 0):.3f} on "
+            f"{doc_rule.get('chosen_on', 0)} complete documents)"
+        )
 
     folder.mkdir(parents=True)
     try:
@@ -283,6 +350,7 @@ def train_model(
             "test": test_metrics,
             "cv": cv_metrics,
             "ablation": ablation,
+            "document_rule": doc_rule,
             "versions": _versions(),
         }
         (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")

@@ -395,7 +395,9 @@ def test_pdf_huge_page_beside_text_page_warns(tmp_path: Path) -> None:
     _words(lines[0], "page 1", "too large to OCR")
     out = stdout.splitlines()
     texts = [json.loads(line)["text"] for line in out]
-    assert any("may be cited as the Trafficking in Persons Prevention Act" in t for t in texts), texts
+    assert any("may be cited as the Trafficking in Persons Prevention Act" in t for t in texts), (
+        texts
+    )
     good = _alone(GOOD_PDF) + _alone(GOOD_MD)
     assert [line for line in out if line in good] == good
 

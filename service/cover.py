@@ -1,0 +1,205 @@
+"""Passages + predictions -> coverage per document and per corpus, with evidence.
+
+A long law has hundreds of passages, so "any passage above the passage
+threshold" piles up false positives. A document covers a label when at
+least ``min_passages`` of its passages score at or above ``factor`` times the
+label's passage threshold; the rule is chosen by ``tipscan train`` on the
+completely annotated documents (out-of-fold scores) and kept in the model's
+meta.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from . import __version__
+from .doctype import AC_TYPES, TIP_TYPES
+from .labels import BY_ID, LABEL_IDS, PRINCIPLES, RECOMMENDATIONS
+from .model import (
+    CheckResult,
+    CorpusCoverage,
+    CorpusLabel,
+    Coverage,
+    Document,
+    DocumentCoverage,
+    Evidence,
+    Failure,
+    Gap,
+    LabelCoverage,
+    Passage,
+    Prediction,
+)
+
+DEFAULT_RULE = {"min_passages": 1, "factor": 1.0}
+EVIDENCE_PER_LABEL = 3
+THIN_SUPPORT = 10
+
+
+def document_rule(meta: dict[str, Any]) -> dict[str, Any]:
+    return {**DEFAULT_RULE, **(meta.get("document_rule") or {})}
+
+
+def doc_covers(scores: Sequence[float], threshold: float, rule: dict[str, Any]) -> bool:
+    """The document-level rule: enough passages clearly above the passage threshold."""
+    bar = min(0.95, threshold * float(rule["factor"]))
+    return sum(1 for s in scores if s >= bar) >= int(rule["min_passages"])
+
+
+def thin_labels(meta: dict[str, Any]) -> list[str]:
+    """Labels whose model support is too thin to call a missing label a gap."""
+    support = meta.get("support", {}).get("train", {})
+    modes = meta.get("modes", {})
+    return [
+        label
+        for label in LABEL_IDS
+        if support.get(label, 0) < THIN_SUPPORT or modes.get(label) in ("lexicon", "uncalibrated")
+    ]
+
+
+def _evidence(p: Passage, score: float) -> Evidence:
+    return Evidence(
+        passage_id=p.id, citation=p.citation, page=p.page_start, text=p.text, score=round(score, 4)
+    )
+
+
+def cover_document(
+    doc: Document,
+    passages: Sequence[Passage],
+    predictions: Sequence[Prediction],
+    meta: dict[str, Any],
+    *,
+    path: str,
+    doc_type: str,
+    doc_type_source: str,
+    country: str | None = None,
+) -> DocumentCoverage:
+    rule = document_rule(meta)
+    thresholds = meta["thresholds"]
+    labels: dict[str, LabelCoverage] = {}
+    for label in LABEL_IDS:
+        scored = sorted(
+            ((pred.scores[label], p) for p, pred in zip(passages, predictions, strict=True)),
+            key=lambda x: -x[0],
+        )
+        scores = [s for s, _ in scored]
+        supporting = [(s, p) for s, p in scored if s >= thresholds[label]]
+        covered = doc_covers(scores, thresholds[label], rule)
+        labels[label] = LabelCoverage(
+            covered=covered,
+            score=round(scores[0], 4) if scores else 0.0,
+            supporting=len(supporting),
+            evidence=[_evidence(p, s) for s, p in supporting[:EVIDENCE_PER_LABEL]],
+        )
+    pairs = list(zip(passages, predictions, strict=True))
+    trafficking = [p for p, pred in pairs if pred.mentions_trafficking]
+    corruption = [p for p, pred in pairs if pred.mentions_corruption]
+    return DocumentCoverage(
+        path=path,
+        doc_id=doc.id,
+        title=doc.title,
+        doc_type=doc_type,
+        doc_type_source=doc_type_source,  # type: ignore[arg-type]
+        country=country,
+        language=doc.language,
+        pages=doc.page_count,
+        passages=len(passages),
+        mentions_trafficking=bool(trafficking),
+        mentions_corruption=bool(corruption),
+        trafficking_evidence=[_evidence(p, 1.0) for p in trafficking[:2]],
+        corruption_evidence=[_evidence(p, 1.0) for p in corruption[:2]],
+        labels=labels,
+        warnings=list(doc.warnings),
+    )
+
+
+def _check(
+    docs: Sequence[DocumentCoverage], types: frozenset[str], attr: str, what: str
+) -> CheckResult:
+    applicable = [d for d in docs if d.doc_type in types]
+    failing = [d.path for d in applicable if not getattr(d, attr)]
+    if not applicable:
+        return CheckResult.model_validate(
+            {"pass": None, "applicable": [], "failing": [], "note": f"the corpus holds no {what}"}
+        )
+    return CheckResult.model_validate(
+        {
+            "pass": not failing,
+            "applicable": [d.path for d in applicable],
+            "failing": failing,
+            "note": f"{len(applicable) - len(failing)} of {len(applicable)} {what} pass",
+        }
+    )
+
+
+def cover_corpus(
+    documents: Sequence[DocumentCoverage],
+    failures: Sequence[Failure],
+    model_name: str,
+    meta: dict[str, Any],
+    country: str | None = None,
+) -> Coverage:
+    thin = set(thin_labels(meta))
+    labels: dict[str, CorpusLabel] = {}
+    for label in LABEL_IDS:
+        covering = [d.path for d in documents if d.labels[label].covered]
+        best = max((d.labels[label].score for d in documents), default=0.0)
+        status = "covered" if covering else ("uncertain" if label in thin else "gap")
+        labels[label] = CorpusLabel(
+            covered=bool(covering),
+            status=status,  # type: ignore[arg-type]
+            score=round(best, 4),
+            documents=covering,
+            trust="thin" if label in thin else "ok",
+        )
+    principles: dict[str, str] = {}
+    for number in PRINCIPLES:
+        ids = [x for x in LABEL_IDS if BY_ID[x].principle == number]
+        states = {labels[x].status for x in ids}
+        if states == {"covered"}:
+            principles[str(number)] = "covered"
+        elif "covered" in states:
+            principles[str(number)] = "partial"
+        elif "gap" in states:
+            principles[str(number)] = "gap"
+        else:
+            principles[str(number)] = "uncertain"
+    gaps = [
+        Gap(
+            label=x,
+            slug=BY_ID[x].slug,
+            principle=BY_ID[x].principle,
+            recommendation=RECOMMENDATIONS[x],
+        )
+        for x in LABEL_IDS
+        if labels[x].status == "gap"
+    ]
+    corpus = CorpusCoverage(
+        labels=labels,
+        principles=principles,  # type: ignore[arg-type]
+        checks={
+            "tip_mentions_corruption": _check(
+                documents, TIP_TYPES, "mentions_corruption", "anti-trafficking laws or plans"
+            ),
+            "ac_mentions_trafficking": _check(
+                documents, AC_TYPES, "mentions_trafficking", "anti-corruption laws or strategies"
+            ),
+        },
+        gaps=gaps,
+        uncertain=[x for x in LABEL_IDS if labels[x].status == "uncertain"],
+    )
+    return Coverage(
+        tipscan_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        country=country,
+        model={
+            "name": model_name,
+            "kind": meta.get("kind"),
+            "document_rule": document_rule(meta),
+            "annotation_snapshot": meta.get("annotation_snapshot"),
+        },
+        documents=list(documents),
+        failures=list(failures),
+        corpus=corpus,
+    )
