@@ -263,11 +263,13 @@ class Agreement:
     exact_match: float
 
 
-def compute_agreement(located: Sequence[Located]) -> Agreement:
-    """Agreement between the first two manual annotators of each doubly-annotated passage.
+def compute_agreement(located: Sequence[Located], second: Sequence[str] | None = None) -> Agreement:
+    """Agreement between two manual annotations of each doubly-annotated passage.
 
-    The first annotation of a passage (by ``created_at``) is pass 1, the first
-    one by a different annotator is pass 2. F1 scores pass 2 against pass 1.
+    With ``second`` (annotator ids of the second pass), a passage's annotation
+    by one of them is pass 2 and the earliest by anyone else is pass 1;
+    without it, the earliest annotation (by ``created_at``) is pass 1 and the
+    next by another annotator is pass 2. F1 scores pass 2 against pass 1.
     """
     by_passage: dict[str, list[Annotation]] = defaultdict(list)
     for item in located:
@@ -276,9 +278,15 @@ def compute_agreement(located: Sequence[Located]) -> Agreement:
     pairs: list[tuple[Annotation, Annotation]] = []
     for anns in by_passage.values():
         anns.sort(key=lambda a: a.created_at)
-        second = next((a for a in anns[1:] if a.annotator != anns[0].annotator), None)
-        if second is not None:
-            pairs.append((anns[0], second))
+        if second:
+            later = next((x for x in anns if x.annotator in second), None)
+            earlier = next((x for x in anns if x.annotator not in second), None)
+            if earlier is not None and later is not None:
+                pairs.append((earlier, later))
+            continue
+        other = next((a for a in anns[1:] if a.annotator != anns[0].annotator), None)
+        if other is not None:
+            pairs.append((anns[0], other))
     firsts = sorted({p[0].annotator for p in pairs})
     seconds = sorted({p[1].annotator for p in pairs})
     per_label: dict[str, dict] = {}

@@ -204,6 +204,10 @@ def annotations_agreement(
     out: Annotated[str, typer.Option("--out", help="Markdown file to write ('-': stdout).")] = (
         "annotations/AGREEMENT.md"
     ),
+    second: Annotated[
+        list[str] | None,
+        typer.Option("--second", help="Annotator id of the second pass (repeatable)."),
+    ] = None,
 ) -> None:
     from collections import Counter
     from pathlib import Path
@@ -211,7 +215,7 @@ def annotations_agreement(
     from .annotations import compute_agreement, final_labels, render_agreement
 
     located = _load_store(store)
-    agr = compute_agreement(located)
+    agr = compute_agreement(located, second=second)
     if agr.passages == 0:
         _err("no passage has two annotators; nothing to compare")
         raise typer.Exit(1)

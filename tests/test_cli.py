@@ -14,19 +14,25 @@ from tests.conftest import ROOT, corpus_file
 runner = CliRunner()
 
 
-def commands() -> list[str]:
-    return [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
+def commands() -> list[list[str]]:
+    """Every command, as the words that call it: ["extract"], ["annotations", "stats"], ..."""
+    out = [[c.name or c.callback.__name__] for c in app.registered_commands]  # type: ignore[union-attr]
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        assert sub is not None and group.name
+        out += [[group.name, c.name or c.callback.__name__] for c in sub.registered_commands]  # type: ignore[union-attr]
+    return out
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     top = runner.invoke(app, ["--help"])
     assert top.exit_code == 0 and "Example" in top.output
-    for name in commands():
-        result = runner.invoke(app, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert "Example" in result.output, name
-        assert f"tipscan {name}" in readme, name
+    for words in commands():
+        result = runner.invoke(app, [*words, "--help"])
+        assert result.exit_code == 0, words
+        assert "Example" in result.output, words
+        assert f"tipscan {' '.join(words)}" in readme, words
 
 
 def test_extract_jsonl_has_the_passage_fields() -> None:

@@ -37,10 +37,14 @@ class Scorer(Protocol):
 
 
 def models_dir() -> Path:
-    """``TIPSCAN_MODELS`` if set, else ``models/`` beside the package (a checkout)."""
+    """``TIPSCAN_MODELS`` if set; else ``models/`` in the working directory, where the
+    project's checkout ships its models; else ``models/`` beside the package source."""
     env = os.environ.get("TIPSCAN_MODELS")
     if env:
         return Path(env)
+    here = Path.cwd() / "models"
+    if (here / DEFAULT_FILE).is_file():
+        return here
     return Path(__file__).resolve().parents[2] / "models"
 
 
