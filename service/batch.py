@@ -65,7 +65,13 @@ def process_file(
     return doc, segment_document(doc)
 
 
-def _child(conn: Any, path: str, engine: EngineName, limits: Limits, max_memory: int) -> None:
+def _child(
+    conn: Any, path: str, engine: EngineName, limits: Limits, max_memory: int, other: Any = None
+) -> None:
+    if other is not None:
+        # The read end came with the fork; holding it would keep a child whose
+        # parent died blocked for ever on a full pipe.
+        other.close()
     if max_memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
     try:
@@ -111,7 +117,7 @@ def _child(conn: Any, path: str, engine: EngineName, limits: Limits, max_memory:
 def _isolated(path: Path, engine: EngineName, limits: Limits, max_memory: int) -> Outcome:
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, str(path), engine, limits, max_memory))
+    proc = ctx.Process(target=_child, args=(send, str(path), engine, limits, max_memory, recv))
     proc.start()
     send.close()
     # The child checks the deadline itself; the margin covers start-up and

@@ -27,10 +27,10 @@ def _vectorizers(groups: Sequence[str]) -> dict[str, Any]:
     v: dict[str, Any] = {}
     if "text" in groups:
         v["text_word"] = TfidfVectorizer(
-            ngram_range=(1, 2), min_df=2, max_df=0.9, sublinear_tf=True, max_features=60000
+            ngram_range=(1, 2), min_df=2, max_df=0.9, sublinear_tf=True, max_features=40000
         )
         v["text_char"] = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True, max_features=80000
+            analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True, max_features=40000
         )
     if "title" in groups:
         v["title"] = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)

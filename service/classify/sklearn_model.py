@@ -64,7 +64,7 @@ class SklearnScorer:
                 C=c, class_weight="balanced", max_iter=2000, solver="liblinear"
             )
             if pos >= min_calibrated and len(target) - pos >= min_calibrated:
-                est: Any = CalibratedClassifierCV(base, method="sigmoid", cv=3)
+                est: Any = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
                 modes[key] = "calibrated"
             elif pos >= min_trained:
                 est = base
@@ -100,6 +100,11 @@ class SklearnScorer:
 
     def save(self, folder: Path) -> None:
         import skops.io as sio
+
+        for vec in self.features.vectorizers.values():
+            # Only for introspection, and large: every term cut by min_df/max_features.
+            if hasattr(vec, "stop_words_"):
+                vec.stop_words_ = None
 
         state = {
             "groups": list(self.features.groups),

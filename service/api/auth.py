@@ -1,0 +1,70 @@
+"""API keys: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``, checked against their hashes.
+
+Roles are ranked: a reader reads; an annotator also uploads, groups and
+deletes documents; an admin also manages keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from ..store import ROLES
+from .deps import StoreDep
+from .problems import Problem
+
+RANK = {role: i for i, role in enumerate(ROLES)}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tipscan"'}
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: KEY")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's public id and its role."""
+
+    key_id: str
+    role: str
+
+
+def require(role: str) -> Callable[..., Principal]:
+    """A dependency admitting keys of ``role`` or above."""
+
+    def check(
+        store: StoreDep,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        header: Annotated[str | None, Depends(_header)],
+    ) -> Principal:
+        key = (bearer.credentials if bearer else None) or header
+        if not key:
+            raise Problem(
+                401,
+                "unauthorized",
+                "this needs an API key, sent as 'Authorization: Bearer KEY' or 'X-API-Key: KEY' "
+                "(an admin creates one with `tipscan keys create`)",
+                headers=CHALLENGE,
+            )
+        row = store.find_key(key.strip())
+        if row is None:
+            raise Problem(
+                401, "unauthorized", "the API key is unknown or revoked", headers=CHALLENGE
+            )
+        if RANK[row["role"]] < RANK[role]:
+            raise Problem(
+                403,
+                "forbidden",
+                f"this needs the {role} role or above; this key has the {row['role']} role",
+            )
+        return Principal(row["id"], row["role"])
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require("reader"))]
+Annotator = Annotated[Principal, Depends(require("annotator"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

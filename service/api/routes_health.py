@@ -1,0 +1,37 @@
+"""Health checks, open to all: is the process up; can it do its work."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from .deps import ModelDep, PoolDep, StoreDep
+from .problems import MEDIA_TYPE, Problem, ProblemDetail
+from .schemas import Health, Ready
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> Health:
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    summary="The store is reachable and the model loaded",
+    responses={503: {"model": ProblemDetail, "content": {MEDIA_TYPE: {}}}},
+)
+def readyz(store: StoreDep, model: ModelDep, pool: PoolDep) -> Ready:
+    try:
+        store.ping()
+        queued = store.queued_count()
+    except Exception:
+        raise Problem(503, "not-ready", "the store cannot be reached") from None
+    if pool.alive() == 0:
+        raise Problem(503, "not-ready", "no job worker is running")
+    version = (model.meta.get("config") or {}).get("model", {}).get("version")
+    return Ready(
+        model={"name": model.name, "version": version, "kind": model.meta.get("kind")},
+        workers=pool.alive(),
+        queued=queued,
+    )

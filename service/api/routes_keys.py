@@ -1,0 +1,31 @@
+"""API keys, for admins (``tipscan keys create`` does the same from the shell)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from .auth import Admin
+from .deps import StoreDep
+from .problems import PROBLEM_RESPONSES, Problem
+from .schemas import KeyIn, KeyOut
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=PROBLEM_RESPONSES)
+
+
+@router.post("", status_code=201, summary="Create a key (the answer is the only place it is shown)")
+def create_key(body: KeyIn, _who: Admin, store: StoreDep) -> KeyOut:
+    key_id, key = store.create_key(body.role, body.name)
+    row = next(k for k in store.list_keys() if k["id"] == key_id)
+    return KeyOut(**row, key=key)
+
+
+@router.get("", summary="The keys (ids and roles; never the keys)")
+def list_keys(_who: Admin, store: StoreDep) -> list[KeyOut]:
+    return [KeyOut(**row) for row in store.list_keys()]
+
+
+@router.delete("/{key_id}", status_code=204, summary="Revoke a key")
+def revoke_key(key_id: str, _who: Admin, store: StoreDep) -> Response:
+    if not store.revoke_key(key_id):
+        raise Problem(404, "not-found", f"no live key with id {key_id}")
+    return Response(status_code=204)
