@@ -438,15 +438,16 @@ def models_list() -> None:
     ),
 )
 def models_default(name: Annotated[str, typer.Argument(help="Model folder name.")]) -> None:
-    from .classify import DEFAULT_FILE, load_model, models_dir
+    from .classify import DEFAULT_FILE, load_model, models_dir, record_default
     from .errors import TipscanError
 
     try:
         load_model(name)
+        reason = record_default(name)
     except TipscanError as exc:
         _fail(exc)
     (models_dir() / DEFAULT_FILE).write_text(name + "\n", encoding="utf-8")
-    typer.echo(f"default model: {name}")
+    typer.echo(f"default model: {name} ({reason})")
 
 
 # --- scoring a corpus -----------------------------------------------------------

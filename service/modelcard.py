@@ -42,6 +42,7 @@ def render_card(meta: dict[str, Any]) -> str:
         f"- Sizes: train {s['train']['passages']} passages / {s['train']['documents']} documents; "
         f"dev {s['dev']['passages']} / {s['dev']['documents']}; "
         f"test {s['test']['passages']} / {s['test']['documents']}",
+        *([f"- **Default model**: {meta['default_reason']}"] if meta.get("default_reason") else []),
         "",
         "## Intended use",
         "",

@@ -163,3 +163,32 @@ def load_model(name: str | None = None, root: Path | None = None) -> Model:
         raise ModelError(f"model {name!r} has no threshold for {', '.join(missing)}; retrain it")
     scorer = scorer_class(meta["kind"]).load(folder)
     return Model(name=name, folder=folder, meta=meta, scorer=scorer)
+
+
+def record_default(name: str, root: Path | None = None) -> str:
+    """Write why ``name`` is the default into its meta.json and card; return the reason.
+
+    The reason compares dev macro-F1 with every other model present, so the
+    card says what the choice rests on (or that it goes against the scores).
+    """
+    from .. import modelcard
+
+    root = root or models_dir()
+    metas = {m["name"]: m for m in list_models(root)}
+    mine = metas[name]["dev"]["macro_f1"]
+    others = {n: m["dev"]["macro_f1"] for n, m in metas.items() if n != name}
+    best = max(others.values(), default=None)
+    if best is None:
+        reason = f"the only model; dev macro-F1 {mine:.3f}"
+    elif mine >= best:
+        reason = f"best dev macro-F1: {mine:.3f}, against " + ", ".join(
+            f"{n} {v:.3f}" for n, v in sorted(others.items())
+        )
+    else:
+        reason = f"chosen by hand although its dev macro-F1 {mine:.3f} is below {best:.3f}"
+    folder = root / name
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta["default_reason"] = reason
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    (folder / "MODEL_CARD.md").write_text(modelcard.render_card(meta), encoding="utf-8")
+    return reason

@@ -9,6 +9,7 @@ card, so a thin label is reported as such, never silently left unpredicted.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ class SklearnScorer:
             "estimators": self.estimators,
             "modes": self.modes,
         }
-        sio.dump(state, folder / FILE)
+        sio.dump(state, folder / FILE, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
 
     @classmethod
     def load(cls, folder: Path) -> SklearnScorer:
