@@ -33,7 +33,7 @@ def render_card(meta: dict[str, Any]) -> str:
     lines = [
         f"# Model card: {meta['name']}",
         "",
-        "Generated from `meta.json` by `tipscan train`; do not edit by hand.",
+        "Generated from `meta.json` (by `tipscan train`, and `tipscan models default`); do not edit by hand.",
         "",
         f"- Kind: **{meta['kind']}**. {meta.get('description', '')}",
         f"- Trained: {meta['created_at']}; code commit `{meta.get('git_commit') or 'unknown'}`",

@@ -186,9 +186,15 @@ def record_default(name: str, root: Path | None = None) -> str:
         )
     else:
         reason = f"chosen by hand although its dev macro-F1 {mine:.3f} is below {best:.3f}"
-    folder = root / name
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    meta["default_reason"] = reason
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    (folder / "MODEL_CARD.md").write_text(modelcard.render_card(meta), encoding="utf-8")
+    for other in metas:
+        folder = root / other
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if other == name:
+            meta["default_reason"] = reason
+        elif "default_reason" in meta:
+            del meta["default_reason"]  # no longer the default
+        else:
+            continue
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        (folder / "MODEL_CARD.md").write_text(modelcard.render_card(meta), encoding="utf-8")
     return reason
