@@ -233,8 +233,9 @@ def _page_words(raw: Any, tp: Any, text: str, height: float, rect: Any) -> list[
         a = m.start()
         b = m.end() - 1
         # Rotated text (form column heads, stamps) is not body text. PDFium
-        # breaks the line around it, so the angle is asked once a line.
-        if last_end < 0 or "\n" in text[last_end + 1 : a] or b == a:
+        # mostly breaks the line around it, so the angle is asked once a line,
+        # and word by word while the text is rotated.
+        if rotated or last_end < 0 or "\n" in text[last_end + 1 : a] or b == a:
             angle = char_angle(tp, a)
             rotated = 0.05 < angle < 6.23
         if rotated:
@@ -247,8 +248,12 @@ def _page_words(raw: Any, tp: Any, text: str, height: float, rect: Any) -> list[
                 continue
             btop, bbottom = height - rect.top, height - rect.bottom
             if rect.right < x0 or min(bottom, bbottom) - max(top, btop) < 0.3 * (bottom - top):
-                out.extend(_char_boxes(raw, tp, text, a, b + 1, height, rect))
-                last_end = b
+                # Ends off one line: rotated text that PDFium did not break
+                # from the line before, or a word it ran across lines.
+                rotated = 0.05 < char_angle(tp, a) < 6.23
+                if not rotated:
+                    out.extend(_char_boxes(raw, tp, text, a, b + 1, height, rect))
+                    last_end = b
                 continue
             x1 = rect.right
         if last_end >= 0 and a > last_end + 1 and out:
