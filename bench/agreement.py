@@ -30,6 +30,8 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+from tables import fmt_table
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 CORPUS = BENCH.parent.parent / "shared" / "corpus"
@@ -139,12 +141,6 @@ def _side(p, text: str) -> dict | None:
         "text": text[:400],
         "length": len(text),
     }
-
-
-def fmt_table(headers: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def main() -> None:

@@ -37,6 +37,8 @@ import time
 import unicodedata
 from pathlib import Path
 
+from tables import fmt_table
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 CACHE = RESULTS / "cache"
@@ -344,12 +346,6 @@ def summarise(runs: list[dict], subset: set[str] | None = None) -> dict:
         "runs_s": secs,
         "pages_per_s": pages / med if med else float("inf"),
     }
-
-
-def fmt_table(headers: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def main() -> None:

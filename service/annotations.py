@@ -8,7 +8,6 @@ a second annotator's pass and an adjudication are further lines (``source``
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InvalidAnnotation
+from .jsonlines import json_object
 from .labels import BY_ID, FLAGS, LABEL_IDS
 
 Source = Literal["manual", "review", "import"]
@@ -93,11 +93,9 @@ def _describe(exc: ValidationError) -> str:
 def parse_line(raw: str, path: Path, line: int) -> Annotation:
     """One store line, or :class:`InvalidAnnotation` naming the file and line."""
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidAnnotation(f"{path}:{line}: not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise InvalidAnnotation(f"{path}:{line}: expected a JSON object, got {type(data).__name__}")
+        data = json_object(raw)
+    except ValueError as exc:
+        raise InvalidAnnotation(f"{path}:{line}: {exc}") from None
     try:
         return Annotation.model_validate(data)
     except ValidationError as exc:

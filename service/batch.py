@@ -114,7 +114,8 @@ def _child(
         conn.close()
 
 
-def _isolated(path: Path, engine: EngineName, limits: Limits, max_memory: int) -> Outcome:
+def process_isolated(path: Path, engine: EngineName, limits: Limits, max_memory: int) -> Outcome:
+    """Extract and segment one file in a forked child with a deadline and a memory cap."""
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, str(path), engine, limits, max_memory, recv))
@@ -173,7 +174,7 @@ def process_files(
     """Extract and segment each file, yielding an Outcome per file in order."""
     for path in expand_paths(paths):
         if isolate and os.name == "posix":
-            yield _isolated(path, engine, limits, max_memory)
+            yield process_isolated(path, engine, limits, max_memory)
             continue
         try:
             doc, passages = process_file(path, engine=engine, limits=limits)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
 from pydantic import ValidationError
 
 from .errors import InvalidInput
+from .jsonlines import json_object
 from .model import PassageInput
 
 
 def parse_passage_line(raw: str, where: str) -> PassageInput:
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{where}: not valid JSON ({exc.msg}); line skipped") from None
-    if not isinstance(data, dict):
-        raise InvalidInput(f'{where}: expected a JSON object with "id" and "text"; line skipped')
+        data = json_object(raw)
+    except ValueError as exc:
+        raise InvalidInput(f'{where}: {exc} (need "id" and "text"); line skipped') from None
     try:
         return PassageInput.model_validate(data)
     except ValidationError as exc:

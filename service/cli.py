@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -143,8 +143,7 @@ def _load_store(store: str) -> list:
     try:
         return load_annotations(store)
     except TipscanError as exc:
-        _err(exc.message)
-        raise typer.Exit(1) from None
+        _fail(exc)
 
 
 @annotations_app.command(
@@ -277,7 +276,7 @@ ModelOption = Annotated[
 ]
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     _err(getattr(exc, "message", str(exc)))
     raise typer.Exit(1) from None
 

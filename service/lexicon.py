@@ -60,6 +60,7 @@ class Lexicon:
         self._by_first: dict[str, list[int]] = {}
         self._by_prefix: dict[str, list[int]] = {}
         self._word_cache: dict[str, list[int]] = {}
+        self._last: tuple[tuple[str, ...], list[Hits]] | None = None
         for key, entries in self.terms.items():
             plain = []
             for entry in dict.fromkeys(e.strip().lower() for e in entries if e.strip()):
@@ -107,6 +108,17 @@ class Lexicon:
         return self.match_many([text])[0]
 
     def match_many(self, texts: Iterable[str]) -> list[Hits]:
+        """Hits for each text. A model asks twice for the same batch (its features, then the
+        flags and explanations); the last batch's answer is kept for that."""
+        batch = tuple(texts)
+        last = self._last
+        if last is not None and last[0] == batch:
+            return list(last[1])
+        out = self._match(batch)
+        self._last = (batch, out)
+        return list(out)
+
+    def _match(self, texts: Sequence[str]) -> list[Hits]:
         out = []
         strings = self.nlp.vocab.strings
         for doc in self.nlp.pipe(texts, batch_size=256):

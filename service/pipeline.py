@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .batch import DEFAULT_MAX_MEMORY, _isolated, expand_paths, process_file
+from .batch import DEFAULT_MAX_MEMORY, expand_paths, process_file, process_isolated
 from .classify import Model
 from .cover import cover_corpus, cover_document
 from .doctype import DOC_TYPES, infer_doc_type
@@ -136,7 +136,7 @@ def extract_cached(
         except (OSError, json.JSONDecodeError):
             pass  # a damaged cache entry is rebuilt
     if isolate and os.name == "posix":
-        outcome = _isolated(p, engine, limits, max_memory)
+        outcome = process_isolated(p, engine, limits, max_memory)
         if not outcome.ok:
             return {"path": path, "error_code": outcome.error_code, "error": outcome.error}
         assert outcome.document is not None and outcome.passages is not None

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .annotations import final_labels, load_annotations, snapshot_hash
-from .classify import FORMAT, scorer_class
+from .classify import FLAG_RULES, FLAG_THRESHOLD, FORMAT, scorer_class
 from .errors import ModelError
 from .evaluate import best_threshold, flag_metrics, label_metrics
 from .labels import FLAGS, LABEL_IDS
@@ -68,6 +68,13 @@ def load_dataset(annotations: Path | str) -> Dataset:
     return Dataset(items, np.array(ys, dtype=bool), np.array(fs, dtype=bool), docs)
 
 
+def split_dataset(ds: Dataset, split_path: Path | str) -> dict[str, Dataset]:
+    """train/dev/test by a frozen document split (documents it does not name train)."""
+    split = load_split(Path(split_path))
+    part = np.array([split.get(d, "train") for d in ds.docs])
+    return {p: ds.take(part == p) for p in ("train", "dev", "test")}
+
+
 def read_config(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     try:
@@ -101,46 +108,63 @@ def _apply(scores: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
     return scores >= np.array([thresholds[label] for label in LABEL_IDS])
 
 
-def _flag_rules(ds: Dataset, flag_scores: np.ndarray) -> tuple[dict, dict, dict]:
-    """Per flag: the rule (model, lexicon, either, both) with the best dev accuracy."""
+def _flag_votes(ds: Dataset, flag_scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per flag: what the model says and what the lexicon says, for every passage."""
     hits = default_lexicon().match_many([p.text for p in ds.items])
-    rules, thresholds, accuracy = {}, {}, {}
-    for j, flag in enumerate(FLAGS):
-        lex = np.array([bool(h.flags.get(flag)) for h in hits])
-        model = flag_scores[:, j] >= 0.5
-        options = {"model": model, "lexicon": lex, "either": model | lex, "both": model & lex}
-        scored = {k: float((v == ds.flags[:, j]).mean()) for k, v in options.items()}
-        best = max(scored, key=lambda k: (scored[k], k == "model"))
-        rules[flag], thresholds[flag], accuracy[flag] = best, 0.5, scored
-    return rules, thresholds, accuracy
+    return [
+        (flag_scores[:, j] >= FLAG_THRESHOLD, np.array([bool(h.flags.get(flag)) for h in hits]))
+        for j, flag in enumerate(FLAGS)
+    ]
+
+
+def _flag_rules(ds: Dataset, flag_scores: np.ndarray) -> tuple[dict, dict]:
+    """Per flag: the rule (model, lexicon, either, both) with the best dev accuracy."""
+    rules, accuracy = {}, {}
+    for j, (flag, (model, lex)) in enumerate(zip(FLAGS, _flag_votes(ds, flag_scores), strict=True)):
+        scored = {
+            rule: float((apply(model, lex) == ds.flags[:, j]).mean())
+            for rule, apply in FLAG_RULES.items()
+        }
+        rules[flag] = max(scored, key=lambda k: (scored[k], k == "model"))
+        accuracy[flag] = scored
+    return rules, accuracy
 
 
 def _predict_flags(ds: Dataset, flag_scores: np.ndarray, rules: dict[str, str]) -> np.ndarray:
-    hits = default_lexicon().match_many([p.text for p in ds.items])
-    out = np.zeros((len(ds.items), len(FLAGS)), dtype=bool)
-    for j, flag in enumerate(FLAGS):
-        lex = np.array([bool(h.flags.get(flag)) for h in hits])
-        model = flag_scores[:, j] >= 0.5
-        out[:, j] = {"model": model, "lexicon": lex, "either": model | lex, "both": model & lex}[
-            rules[flag]
-        ]
-    return out
+    votes = _flag_votes(ds, flag_scores)
+    return np.stack(
+        [
+            FLAG_RULES[rules[flag]](model, lex)
+            for flag, (model, lex) in zip(FLAGS, votes, strict=True)
+        ],
+        axis=1,
+    )
 
 
-def fit_and_tune(
-    cfg: dict[str, Any], train: Dataset, dev: Dataset
-) -> tuple[Any, dict, dict, dict, dict, dict]:
+@dataclass
+class Tuned:
+    """A scorer fitted on train, with what dev chose for it."""
+
+    scorer: Any
+    thresholds: dict[str, float]
+    sources: dict[str, str]
+    rules: dict[str, str]
+    flag_accuracy: dict[str, dict[str, float]]
+
+
+def fit_and_tune(cfg: dict[str, Any], train: Dataset, dev: Dataset) -> Tuned:
     kind = cfg["model"]["kind"]
     scorer = scorer_class(kind).train(train.items, train.y, train.flags, cfg.get(kind, {}))
     dev_scores, dev_flag_scores = scorer.scores(dev.items)
     thresholds, sources = _thresholds(cfg, dev.y, dev_scores)
-    rules, flag_thresholds, flag_acc = _flag_rules(dev, dev_flag_scores)
-    return scorer, thresholds, sources, rules, flag_thresholds, flag_acc
+    rules, flag_acc = _flag_rules(dev, dev_flag_scores)
+    return Tuned(scorer, thresholds, sources, rules, flag_acc)
 
 
 def evaluate_scorer(
     scorer: Any, ds: Dataset, thresholds: dict[str, float], rules: dict[str, str]
 ) -> dict[str, Any]:
+    """Label and flag metrics of a scorer on one dataset, with given thresholds and rules."""
     scores, flag_scores = scorer.scores(ds.items)
     out = label_metrics(ds.y, _apply(scores, thresholds))
     out["flags"] = flag_metrics(ds.flags, _predict_flags(ds, flag_scores, rules))
@@ -149,9 +173,12 @@ def evaluate_scorer(
 
 def grouped_cv(
     cfg: dict[str, Any], ds: Dataset, folds: int, seed: int = 0
-) -> tuple[dict[str, Any], np.ndarray, list[dict[str, float]]]:
+) -> tuple[dict[str, Any], np.ndarray, dict[str, dict[str, float]]]:
     """Cross-validation by document: each fold's thresholds are tuned on a part of its
-    own training documents, never on the fold it is scored on."""
+    own training documents, never on the fold it is scored on.
+
+    Returns the metrics, the out-of-fold scores, and per document the thresholds
+    of the fold that scored it."""
     docs = sorted(set(ds.docs))
     rng = np.random.default_rng(seed)
     order = list(rng.permutation(docs))
@@ -160,26 +187,25 @@ def grouped_cv(
     y_pred = np.zeros_like(ds.y)
     f_pred = np.zeros_like(ds.flags)
     oof = np.zeros(ds.y.shape)
-    oof_thresholds: list[dict[str, float]] = [{} for _ in ds.items]
+    doc_thresholds: dict[str, dict[str, float]] = {}
     for k in range(folds):
         held = np.array([fold_of[d] == k for d in ds.docs])
         train_docs = [d for d in order if fold_of[d] != k]
         tune_docs = set(train_docs[::5])  # one training document in five tunes thresholds
         tune = np.isin(doc_arr, list(tune_docs)) & ~held
         fit = ~held & ~tune
-        scorer, thr, _src, rules, _ft, _fa = fit_and_tune(cfg, ds.take(fit), ds.take(tune))
+        tuned = fit_and_tune(cfg, ds.take(fit), ds.take(tune))
         part = ds.take(held)
-        scores, flag_scores = scorer.scores(part.items)
-        y_pred[held] = _apply(scores, thr)
-        f_pred[held] = _predict_flags(part, flag_scores, rules)
+        scores, flag_scores = tuned.scorer.scores(part.items)
+        y_pred[held] = _apply(scores, tuned.thresholds)
+        f_pred[held] = _predict_flags(part, flag_scores, tuned.rules)
         oof[held] = scores
-        for i in np.flatnonzero(held):
-            oof_thresholds[i] = thr
+        doc_thresholds.update({d: tuned.thresholds for d in docs if fold_of[d] == k})
     out = label_metrics(ds.y, y_pred)
     out["flags"] = flag_metrics(ds.flags, f_pred)
     out["folds"] = folds
     out["documents"] = len(docs)
-    return out, oof, oof_thresholds
+    return out, oof, doc_thresholds
 
 
 RULES = [{"min_passages": k, "factor": f} for k in (1, 2, 3) for f in (1.0, 1.25, 1.5, 2.0, 3.0)]
@@ -198,7 +224,7 @@ def complete_documents(annotations: Path | str) -> set[str]:
 
 
 def choose_document_rule(
-    ds: Dataset, oof: np.ndarray, oof_thresholds: list[dict[str, float]], complete: set[str]
+    ds: Dataset, oof: np.ndarray, doc_thresholds: dict[str, dict[str, float]], complete: set[str]
 ) -> dict[str, Any]:
     """The document-level rule with the best accuracy on the completely annotated documents.
 
@@ -218,8 +244,7 @@ def choose_document_rule(
             idx = [i for i, x in enumerate(ds.docs) if x == d]
             for j, label in enumerate(LABEL_IDS):
                 truth = bool(ds.y[idx, j].any())
-                thr = float(np.median([oof_thresholds[i][label] for i in idx]))
-                pred = doc_covers(oof[idx, j].tolist(), thr, rule)
+                pred = doc_covers(oof[idx, j].tolist(), doc_thresholds[d][label], rule)
                 correct += truth == pred
                 total += 1
                 tp += truth and pred
@@ -274,9 +299,8 @@ def train_model(
     annotations = cfg["data"].get("annotations", "annotations")
     split_path = Path(cfg["data"]["split"])
     ds = load_dataset(annotations)
-    split = load_split(split_path)
-    part = np.array([split.get(d, "train") for d in ds.docs])
-    train, dev, test = (ds.take(part == p) for p in ("train", "dev", "test"))
+    parts = split_dataset(ds, split_path)
+    train, dev, test = parts["train"], parts["dev"], parts["test"]
     say(f"{len(train.items)} train, {len(dev.items)} dev, {len(test.items)} test passages")
     for part_name, d in (("train", train), ("dev", dev), ("test", test)):
         if not d.items:
@@ -286,7 +310,8 @@ def train_model(
             )
 
     say("fitting on train, tuning thresholds on dev")
-    scorer, thresholds, sources, rules, flag_thr, flag_acc = fit_and_tune(cfg, train, dev)
+    tuned = fit_and_tune(cfg, train, dev)
+    scorer, thresholds, rules = tuned.scorer, tuned.thresholds, tuned.rules
     dev_metrics = evaluate_scorer(scorer, dev, thresholds, rules)
     test_metrics = evaluate_scorer(scorer, test, thresholds, rules)
     say(f"dev macro-F1 {dev_metrics['macro_f1']:.3f}; test macro-F1 {test_metrics['macro_f1']:.3f}")
@@ -297,8 +322,8 @@ def train_model(
         say(f"ablation: {key}")
         sub = json.loads(json.dumps(cfg))
         sub.setdefault(cfg["model"]["kind"], {})["features"] = list(groups)
-        s2, t2, _s, r2, _ft, _fa = fit_and_tune(sub, train, dev)
-        m = evaluate_scorer(s2, dev, t2, r2)
+        t = fit_and_tune(sub, train, dev)
+        m = evaluate_scorer(t.scorer, dev, t.thresholds, t.rules)
         ablation[key] = {"dev_macro_f1": m["macro_f1"], "dev_micro_f1": m["micro"]["f1"]}
 
     cv_metrics = None
@@ -306,8 +331,8 @@ def train_model(
     folds = int(cfg.get("evaluation", {}).get("cv_folds", 0))
     if cv and folds >= 2:
         say(f"grouped {folds}-fold cross-validation over all documents")
-        cv_metrics, oof, oof_thr = grouped_cv(cfg, ds, folds)
-        doc_rule = choose_document_rule(ds, oof, oof_thr, complete_documents(annotations))
+        cv_metrics, oof, doc_thr = grouped_cv(cfg, ds, folds)
+        doc_rule = choose_document_rule(ds, oof, doc_thr, complete_documents(annotations))
         say(
             f"document rule: {doc_rule['min_passages']} passage(s) at {doc_rule['factor']}x the "
             f"threshold (accuracy {doc_rule.get('accuracy', 0):.3f} on "
@@ -331,11 +356,11 @@ def train_model(
             "labels": list(LABEL_IDS),
             "flags": list(FLAGS),
             "thresholds": thresholds,
-            "threshold_source": sources,
+            "threshold_source": tuned.sources,
             "modes": scorer.modes,
             "flag_rules": rules,
-            "flag_thresholds": flag_thr,
-            "flag_dev_accuracy_by_rule": flag_acc,
+            "flag_thresholds": dict.fromkeys(FLAGS, FLAG_THRESHOLD),
+            "flag_dev_accuracy_by_rule": tuned.flag_accuracy,
             "annotation_snapshot": snapshot_hash(annotations),
             "split": {"name": split_path.stem, "path": str(split_path)},
             "git_commit": _git_commit(),
@@ -361,16 +386,9 @@ def train_model(
     return folder
 
 
-def datasets_for(annotations: Path | str, split_path: Path | str) -> dict[str, Dataset]:
-    ds = load_dataset(annotations)
-    split = load_split(Path(split_path))
-    part = np.array([split.get(d, "train") for d in ds.docs])
-    return {p: ds.take(part == p) for p in ("train", "dev", "test")}
-
-
 def evaluate_model(model: Any, annotations: Path | str, split: str) -> dict[str, Any]:
     """Score a loaded model on one part of its own frozen split."""
-    parts = datasets_for(annotations, model.meta["split"]["path"])
+    parts = split_dataset(load_dataset(annotations), model.meta["split"]["path"])
     if split not in parts:
         raise ModelError(f"unknown split part {split!r}; use train, dev or test")
     return evaluate_scorer(model.scorer, parts[split], model.thresholds, model.meta["flag_rules"])

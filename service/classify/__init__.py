@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +25,15 @@ from ..model import PassageInput, Prediction
 
 FORMAT = "tipscan-model/1"
 DEFAULT_FILE = "DEFAULT"
+FLAG_THRESHOLD = 0.5
+
+# How a flag combines the model's vote and the lexicon's (booleans or numpy arrays).
+FLAG_RULES: dict[str, Callable[[Any, Any], Any]] = {
+    "model": lambda model, lexicon: model,
+    "lexicon": lambda model, lexicon: lexicon,
+    "either": lambda model, lexicon: model | lexicon,
+    "both": lambda model, lexicon: model & lexicon,
+}
 
 
 class Scorer(Protocol):
@@ -84,19 +93,16 @@ class Model:
                 label: round(float(label_scores[i, j]), 4) for j, label in enumerate(LABEL_IDS)
             }
             labels = [label for label in LABEL_IDS if scores[label] >= self.thresholds[label]]
-            flags = {}
-            for j, flag in enumerate(FLAGS):
-                by_model = bool(
-                    flag_scores[i, j] >= self.meta.get("flag_thresholds", {}).get(flag, 0.5)
+            thresholds = self.meta.get("flag_thresholds", {})
+            flags = {
+                flag: bool(
+                    FLAG_RULES[rules.get(flag, "model")](
+                        bool(flag_scores[i, j] >= thresholds.get(flag, FLAG_THRESHOLD)),
+                        bool(hits[i].flags.get(flag)),
+                    )
                 )
-                by_lexicon = bool(hits[i].flags.get(flag))
-                rule = rules.get(flag, "model")
-                flags[flag] = {
-                    "model": by_model,
-                    "lexicon": by_lexicon,
-                    "either": by_model or by_lexicon,
-                    "both": by_model and by_lexicon,
-                }[rule]
+                for j, flag in enumerate(FLAGS)
+            }
             ex = None
             if explain:
                 ex = {k: sorted(set(v)) for k, v in {**hits[i].flags, **hits[i].labels}.items()}

@@ -65,6 +65,10 @@ class FeatureBuilder:
 
     def fit_transform(self, items: Sequence[PassageInput]) -> sparse.csr_matrix:
         blocks = [v.fit_transform(_column(items, n)) for n, v in self.vectorizers.items()]
+        for v in self.vectorizers.values():
+            # Only for introspection, and large: every term cut by min_df/max_features.
+            if hasattr(v, "stop_words_"):
+                v.stop_words_ = None
         return self._stack(blocks, items)
 
     def transform(self, items: Sequence[PassageInput]) -> sparse.csr_matrix:

@@ -102,11 +102,6 @@ class SklearnScorer:
     def save(self, folder: Path) -> None:
         import skops.io as sio
 
-        for vec in self.features.vectorizers.values():
-            # Only for introspection, and large: every term cut by min_df/max_features.
-            if hasattr(vec, "stop_words_"):
-                vec.stop_words_ = None
-
         state = {
             "groups": list(self.features.groups),
             "vectorizers": self.features.vectorizers,
