@@ -146,10 +146,16 @@ def _sentencizer():
     return nlp
 
 
+def prepare() -> None:
+    """Build now what segmentation otherwise builds on first need (spaCy's sentencizer)."""
+    _sentencizer()
+
+
 def _toc_blocks(doc: Document) -> set[int]:
     """Indices of blocks that belong to a table of contents (or arrangement of sections)."""
     texts = [doc.block_text(b) for b in doc.blocks]
-    long_labels: set[str] = set()
+    # The last block at which each number opens a real (long or legal) provision.
+    last_long: dict[str, int] = {}
     short: dict[int, str] = {}
     for i, (b, t) in enumerate(zip(doc.blocks, texts, strict=True)):
         m = _unit_match(t) or (
@@ -160,7 +166,7 @@ def _toc_blocks(doc: Document) -> set[int]:
         if len(t) < 160 and not _SENTENCE_WORD.search(t) and b.kind != "heading":
             short[i] = m[1]
         if len(t) >= 160 or _LEGAL_WORD.search(t):
-            long_labels.add(m[1])
+            last_long[m[1]] = i
     drop: set[int] = set()
     # A short numbered line whose number comes back later as a real provision
     # is a contents entry; keep only runs of them (three or more), so that a
@@ -169,7 +175,8 @@ def _toc_blocks(doc: Document) -> set[int]:
     fillers = 0
     last_num: int | None = None
     for i in range(len(texts) + 1):
-        entry = i in short and short[i] in long_labels and _later_has(doc, texts, i, short[i])
+        # A contents entry: its number comes back later as a real provision.
+        entry = i in short and last_long.get(short[i], -1) > i
         num = _int_prefix(short.get(i))
         # Contents numbers rise; a number that falls back starts the body.
         restart = entry and last_num is not None and num is not None and num < last_num
@@ -193,7 +200,7 @@ def _toc_blocks(doc: Document) -> set[int]:
             drop.add(i)
     # Stragglers: a contents entry cut off from its run by a page break.
     for i in short:
-        if i not in drop and short[i] in long_labels and ({i - 1, i - 2, i + 1, i + 2} & drop):
+        if i not in drop and short[i] in last_long and ({i - 1, i - 2, i + 1, i + 2} & drop):
             drop.add(i)
     return drop
 
@@ -201,20 +208,6 @@ def _toc_blocks(doc: Document) -> set[int]:
 def _is_toc_filler(block: Block, text: str) -> bool:
     """Lines between contents entries: chapter headings, titles, page numbers."""
     return len(text) < 160 and not _SENTENCE_WORD.search(text)
-
-
-def _later_has(doc: Document, texts: list[str], i: int, label: str) -> bool:
-    for j in range(i + 1, len(texts)):
-        t = texts[j]
-        m = _unit_match(t)
-        num = (
-            m[1]
-            if m
-            else (_norm_number(mm.group("num")) if (mm := _BARE_NUMBER.match(t)) else None)
-        )
-        if num == label and (len(t) >= 160 or _LEGAL_WORD.search(t)):
-            return True
-    return False
 
 
 _CONSTITUTION = re.compile(r"\b(constitution of|constitución política|grondwet voor)\b", re.I)

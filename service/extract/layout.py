@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import pairwise
+from operator import attrgetter
 from statistics import median
 
 from .normalize import normalize_inline
@@ -102,16 +103,19 @@ def chars_to_lines(
 
     def flush() -> None:
         n = len(chs)
-        gaps = sorted(x0s[i] - x1s[i - 1] for i in range(1, n) if not spaces[i])
-        typical = gaps[len(gaps) // 2] if gaps else 0.0
-        # Band height ~ 1.2 em: a word space is ~ 0.15 of it.
-        limit = max(0.15 * size, 1.6 * max(typical, 0.0) + 0.12 * size)
-        out = [chs[0]]
-        for i in range(1, n):
-            if spaces[i] or x0s[i] - x1s[i - 1] > limit:
-                out.append(" ")
-            out.append(chs[i])
-        text = "".join(out).strip()
+        if n == 1:  # a whole line the engine read as one run
+            text = chs[0].strip()
+        else:
+            gaps = sorted(x0s[i] - x1s[i - 1] for i in range(1, n) if not spaces[i])
+            typical = gaps[len(gaps) // 2] if gaps else 0.0
+            # Band height ~ 1.2 em: a word space is ~ 0.15 of it.
+            limit = max(0.15 * size, 1.6 * max(typical, 0.0) + 0.12 * size)
+            out = [chs[0]]
+            for i in range(1, n):
+                if spaces[i] or x0s[i] - x1s[i - 1] > limit:
+                    out.append(" ")
+                out.append(chs[i])
+            text = "".join(out).strip()
         if text:
             bold = bold_of(key) if bold_of is not None else False
             lines.append(Line(text, x0, top, x1, bottom, size, bold))
@@ -172,11 +176,32 @@ def chars_to_lines(
 
 
 @cache
-def _furniture_patterns() -> tuple[re.Pattern[str], ...]:
-    """Banner lines (gazette prices, printers' imprints) from the data file."""
+def _furniture_patterns() -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """Banner lines (gazette prices, printers' imprints) from the data file.
+
+    Rows anchored at the start are joined into one pattern, tried at the start
+    of a line only; the few others are searched through the line.
+    """
     text = resources.files("service.data").joinpath("furniture.txt").read_text("utf-8")
     rows = [r.strip() for r in text.splitlines()]
-    return tuple(re.compile(r, re.IGNORECASE) for r in rows if r and not r.startswith("#"))
+    rows = [r for r in rows if r and not r.startswith("#")]
+    anchored = [r[1:] for r in rows if r.startswith("^")]
+    floating = [r for r in rows if not r.startswith("^")]
+
+    def joined(parts: list[str]) -> str:
+        return "|".join(f"(?:{r})" for r in parts)
+
+    return (
+        re.compile(joined(anchored) or "(?!)", re.IGNORECASE),
+        re.compile(joined(floating), re.IGNORECASE) if floating else None,
+    )
+
+
+def _is_banner(text: str) -> bool:
+    start, anywhere = _furniture_patterns()
+    return start.match(text) is not None or (
+        anywhere is not None and anywhere.search(text) is not None
+    )
 
 
 _PAGE_NUMBER = re.compile(
@@ -193,25 +218,58 @@ _ENUM_START = re.compile(
 _ENDS_SENTENCE = re.compile(r"([.:;!?—–-]|\b(and|or|en|of|y|o))[\"')\]]?$")
 
 
+def _ends_sentence(text: str) -> bool:
+    # The pattern ends at the end and is at most five characters long.
+    return _ENDS_SENTENCE.search(text, max(len(text) - 6, 0)) is not None
+
+
+def _has_leader(text: str) -> bool:
+    """Whether _DOT_LEADER matches, asked only where it can (most lines have no leader)."""
+    if "……" in text:
+        return True
+    tail = text.rstrip().rstrip("0123456789").rstrip()
+    if not (
+        tail.endswith("..") or (tail[-3:-2] == "." and tail[-2:-1].isspace() and tail[-1:] == ".")
+    ):
+        return False
+    return _DOT_LEADER.search(text) is not None
+
+
+_TOP_LEFT = attrgetter("top", "x0")
+_LEFT = attrgetter("x0")
+
+
+_DIGITS = re.compile(r"\d+")
+
+
 def _row_key(text: str) -> str:
-    return re.sub(r"\s+", "", re.sub(r"\d+", "#", text.lower()))
+    """A row's text as furniture is recognised: no case, no spaces, numbers as '#'."""
+    return "".join(_DIGITS.sub("#", text.lower()).split())
 
 
 def _group_rows(segments: Sequence[Line]) -> list[list[Line]]:
     """Segments on one baseline, top to bottom, each row left to right."""
     rows: list[list[Line]] = []
-    for seg in sorted(segments, key=lambda s: (s.top, s.x0)):
-        if rows:
-            row = rows[-1]
-            rtop = min(s.top for s in row)
-            rbottom = max(s.bottom for s in row)
-            overlap = min(rbottom, seg.bottom) - max(rtop, seg.top)
-            if overlap > 0.5 * min(seg.height, rbottom - rtop):
+    row: list[Line] = []
+    rtop = rbottom = 0.0
+    for seg in sorted(segments, key=_TOP_LEFT):
+        top, bottom = seg.top, seg.bottom
+        if row:
+            overlap = (bottom if bottom < rbottom else rbottom) - (top if top > rtop else rtop)
+            height = bottom - top if bottom - top > 0.1 else 0.1
+            if overlap > 0.5 * (height if height < rbottom - rtop else rbottom - rtop):
                 row.append(seg)
+                if top < rtop:
+                    rtop = top
+                if bottom > rbottom:
+                    rbottom = bottom
                 continue
-        rows.append([seg])
+        row = [seg]
+        rows.append(row)
+        rtop, rbottom = top, bottom
     for row in rows:
-        row.sort(key=lambda s: s.x0)
+        if len(row) > 1:
+            row.sort(key=_LEFT)
     return rows
 
 
@@ -219,11 +277,14 @@ def _row_text(row: Sequence[Line]) -> str:
     return " ".join(s.text for s in row)
 
 
-def find_furniture(pages: Sequence[LayoutPage]) -> set[str]:
+def find_furniture(
+    pages: Sequence[LayoutPage], page_rows: Sequence[list[list[Line]]] | None = None
+) -> set[str]:
     """Keys of rows that repeat at the top or bottom of many pages."""
     counts: Counter[str] = Counter()
-    for page in pages:
-        rows = _group_rows(page.lines)
+    if page_rows is None:
+        page_rows = [_group_rows(page.lines) for page in pages]
+    for rows in page_rows:
         edge = rows[:3] + rows[-3:] if len(rows) > 6 else rows
         counts.update({_row_key(_row_text(r)) for r in edge})
     threshold = max(2, math.ceil(0.2 * len(pages)))
@@ -239,7 +300,7 @@ def _is_furniture(text: str, key: str, at_edge: bool, furniture: set[str]) -> bo
         return True
     if at_edge and _PAGE_NUMBER.match(text):
         return True
-    return any(p.search(text) for p in _furniture_patterns())
+    return _is_banner(text)
 
 
 def _join_lines(lines: Sequence[str]) -> str:
@@ -286,8 +347,8 @@ def _split_notes(segments: list[Line]) -> tuple[list[Line], list[Line]]:
     body_right = rights[-1 - len(rights) // 20]
     body, notes = [], []
     for s in segments:
-        wordy = len(_LETTERS.findall(s.text, 0, 40)) >= 3
-        if wordy and (s.x1 < body_left - 2 or s.x0 > body_right + 2):
+        outside = s.x1 < body_left - 2 or s.x0 > body_right + 2
+        if outside and len(_LETTERS.findall(s.text, 0, 40)) >= 3:
             notes.append(s)
         else:
             body.append(s)
@@ -310,43 +371,54 @@ def _note_groups(notes: list[Line]) -> list[tuple[float, str]]:
     return groups
 
 
+def _row_facts(row: Sequence[Line]) -> tuple[str, float, float, float, float, float, bool]:
+    """(text, top, height, left, right, first size, all bold) of a row."""
+    if len(row) == 1:
+        s = row[0]
+        return s.text, s.top, s.height, s.x0, s.x1, s.size, s.bold
+    return (
+        _row_text(row),
+        min(s.top for s in row),
+        max(s.height for s in row),
+        row[0].x0,
+        row[-1].x1,
+        row[0].size,
+        all(s.bold for s in row),
+    )
+
+
 def _region_blocks(segments: list[Line]) -> list[TextBlock]:
-    rows = _group_rows(segments)
+    rows = [_row_facts(r) for r in _group_rows(segments)]
     if not rows:
         return []
-    tops = [min(s.top for s in r) for r in rows]
-    heights = [max(s.height for s in r) for r in rows]
-    pitches = [b - a for a, b in pairwise(tops) if 0 < b - a < 3 * median(heights)]
+    tops = [r[1] for r in rows]
+    most = 3 * median(r[2] for r in rows)
+    pitches = sorted(b - a for a, b in pairwise(tops) if 0 < b - a < most)
     # The line pitch inside a paragraph: a low quantile, since gaps between
     # paragraphs can be as frequent as lines within them.
-    pitch = sorted(pitches)[len(pitches) // 4] if pitches else median(heights) * 1.2
-    left = min(r[0].x0 for r in rows)
-    right = max(r[-1].x1 for r in rows)
+    pitch = pitches[len(pitches) // 4] if pitches else most / 3 * 1.2
+    left = min(r[3] for r in rows)
+    right = max(r[4] for r in rows)
     width = max(right - left, 1.0)
 
     blocks: list[TextBlock] = []
     cur: list[str] = []
     cur_top = tops[0]
-    prev_row: list[Line] | None = None
-    for row, top, height in zip(rows, tops, heights, strict=True):
-        text = _row_text(row)
-        new = prev_row is None
-        if prev_row is not None:
-            prev_text = _row_text(prev_row)
-            prev_top = min(s.top for s in prev_row)
-            prev_ended = bool(_ENDS_SENTENCE.search(prev_text)) or (
-                prev_row[-1].x1 < right - 0.15 * width
-            )
-            size_jump = abs(row[0].size - prev_row[0].size) > 0.2 * max(row[0].size, 1.0) or (
-                all(s.bold for s in row) != all(s.bold for s in prev_row)
-            )
-            indented = (
-                row[0].x0 > left + 0.5 * row[0].size and prev_row[-1].x1 < right - 0.1 * width
-            )
-            new = (
-                top - prev_top > 1.4 * pitch
-                or (prev_ended and (bool(_ENUM_START.match(text)) or indented))
-                or (size_jump and prev_ended)
+    prev: tuple[str, float, float, float, float, float, bool] | None = None
+    for row in rows:
+        text, top, _height, x0, _x1, size, bold = row
+        new = prev is None
+        if prev is not None:
+            prev_text, prev_top, _, _, prev_x1, prev_size, prev_bold = prev
+            prev_ended = prev_x1 < right - 0.15 * width or _ends_sentence(prev_text)
+            new = top - prev_top > 1.4 * pitch or (
+                prev_ended
+                and (
+                    (x0 > left + 0.5 * size and prev_x1 < right - 0.1 * width)  # indented
+                    or abs(size - prev_size) > 0.2 * max(size, 1.0)  # size jump
+                    or bold != prev_bold
+                    or bool(_ENUM_START.match(text))
+                )
             )
         if new and cur:
             blocks.append(TextBlock(_join_lines(cur), cur_top))
@@ -354,8 +426,7 @@ def _region_blocks(segments: list[Line]) -> list[TextBlock]:
         if not cur:
             cur_top = top
         cur.append(text)
-        prev_row = row
-        del height
+        prev = row
     if cur:
         blocks.append(TextBlock(_join_lines(cur), cur_top))
     return blocks
@@ -373,9 +444,12 @@ def _attach_notes(blocks: list[TextBlock], notes: list[tuple[float, str]]) -> No
             best.note = note if best.note is None else f"{best.note} {note}"
 
 
-def layout_page(page: LayoutPage, furniture: set[str]) -> PageText:
+def layout_page(
+    page: LayoutPage, furniture: set[str], rows: list[list[Line]] | None = None
+) -> PageText:
     """Body paragraphs of one page in reading order, furniture removed, notes attached."""
-    rows = _group_rows(page.lines)
+    if rows is None:
+        rows = _group_rows(page.lines)
     edge_ids = {id(s) for r in (rows[:3] + rows[-3:]) for s in r}
     kept: list[Line] = []
     for row in rows:
@@ -384,7 +458,7 @@ def layout_page(page: LayoutPage, furniture: set[str]) -> PageText:
         if at_edge and _is_furniture(text, _row_key(text), True, furniture):
             continue
         for seg in row:
-            if _DOT_LEADER.search(seg.text):
+            if _has_leader(seg.text):
                 seg = Line(
                     _DOT_LEADER.sub("", seg.text).strip(),
                     seg.x0,
@@ -394,7 +468,7 @@ def layout_page(page: LayoutPage, furniture: set[str]) -> PageText:
                     seg.size,
                     seg.bold,
                 )
-            if seg.text and not any(p.search(seg.text) for p in _furniture_patterns()):
+            if seg.text and not _is_banner(seg.text):
                 kept.append(seg)
     out = PageText(page.number)
     for region in _split_columns(kept, page.width):
@@ -408,12 +482,11 @@ def layout_page(page: LayoutPage, furniture: set[str]) -> PageText:
         b.text = normalize_inline(b.text)
         if b.note:
             b.note = normalize_inline(b.note)
-    out.blocks = [
-        b for b in out.blocks if b.text and not any(p.search(b.text) for p in _furniture_patterns())
-    ]
+    out.blocks = [b for b in out.blocks if b.text and not _is_banner(b.text)]
     return out
 
 
 def layout_pages(pages: Sequence[LayoutPage]) -> list[PageText]:
-    furniture = find_furniture(pages)
-    return [layout_page(p, furniture) for p in pages]
+    page_rows = [_group_rows(p.lines) for p in pages]
+    furniture = find_furniture(pages, page_rows)
+    return [layout_page(p, furniture, rows) for p, rows in zip(pages, page_rows, strict=True)]

@@ -47,4 +47,9 @@ def normalize_text(text: str) -> str:
 
 def normalize_inline(text: str) -> str:
     """As :func:`normalize_text`, then all whitespace folded to single spaces."""
-    return " ".join(normalize_text(text).split())
+    # The same steps, less the ones the fold makes moot (line ends, space runs).
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    return " ".join(text.split())

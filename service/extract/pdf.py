@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from functools import cache
+from itertools import repeat
 from typing import Any, Literal, Protocol
 
 from ..errors import (
@@ -74,7 +75,9 @@ class PdfiumEngine:
         try:
             _check_pages(len(pdf), limits)
             rect = raw.FS_RECTF()
-            fonts: dict[int, bool] = {}
+            quick = _quick_raw()
+            fonts: dict[bytes, bool] = {}
+            name = ctypes.create_string_buffer(256)
             for index in range(len(pdf)):
                 _check_deadline(deadline, limits)
                 try:
@@ -86,12 +89,18 @@ class PdfiumEngine:
                         f"the PDF cannot be read: page {index + 1} of {len(pdf)} fails to load"
                     ) from None
                 n = textpage.count_chars()
-                tp = textpage.raw
-                chars = _page_words(raw, tp, _page_text(raw, tp, n), height, rect)
+                text = _page_text(raw, textpage.raw, n)
+                tp = ctypes.cast(textpage.raw, ctypes.c_void_p)
+                chars = _PageRuns(quick, tp, text, height, rect).read()
 
                 def bold_of(k: object, tp: Any = tp) -> bool:
-                    obj = raw.FPDFText_GetTextObject(tp, k)
-                    return _font_bold(raw, fonts, raw.FPDFTextObj_GetFont(obj))
+                    # The base font name, as pdfplumber sees it; cached by name.
+                    n = quick.FPDFText_GetFontInfo(tp, k, name, 256, None)
+                    key = name.raw[: max(n - 1, 0)] if 0 < n <= 256 else b""
+                    found = fonts.get(key)
+                    if found is None:
+                        found = fonts[key] = _is_bold(key.decode("latin-1"))
+                    return found
 
                 lines = chars_to_lines(chars, bold_of)
                 textpage.close()
@@ -159,6 +168,38 @@ def _quiet_pdfminer() -> None:
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 
+# The PDFium functions called once a line, a word or a space.
+_QUICK = (
+    "FPDFText_CountRects",
+    "FPDFText_GetRect",
+    "FPDFText_GetCharAngle",
+    "FPDFText_GetLooseCharBox",
+    "FPDFText_IsGenerated",
+    "FPDFText_GetFontInfo",
+)
+
+
+@cache
+def _quick_raw() -> Any:
+    """The hot PDFium functions without the bindings' per-call argument checks.
+
+    The same C functions, called through ctypes' default conversions: the
+    checks cost more than the call itself, in loops that run once a line or a
+    space. Callers pass handles as ``c_void_p`` and indices as ints.
+    """
+    import types
+
+    import pypdfium2.raw as raw
+
+    quick = {}
+    for name in _QUICK:
+        fn = getattr(raw, name)
+        fast = type(fn)(ctypes.cast(fn, ctypes.c_void_p).value)
+        fast.restype = fn.restype
+        quick[name] = fast
+    return types.SimpleNamespace(**quick)
+
+
 # PDFium's marks for a hyphen at a line end.
 _HYPHEN_MAP = str.maketrans({"\x02": "-", "\ufffe": "-"})
 
@@ -174,18 +215,6 @@ def _page_text(raw: Any, tp: Any, n: int) -> str:
         return text
     # Characters beyond the BMP shift UTF-16 positions: ask character by character.
     return "".join(chr(raw.FPDFText_GetUnicode(tp, k) or 0xFFFE) for k in range(n))
-
-
-def _font_bold(raw: Any, cache: dict[int, bool], font: Any) -> bool:
-    """Bold by the font's base name, as pdfplumber sees it (cached per font handle)."""
-    key = ctypes.cast(font, ctypes.c_void_p).value or 0
-    found = cache.get(key)
-    if found is None:
-        buf = ctypes.create_string_buffer(256)
-        n = raw.FPDFFont_GetBaseFontName(font, buf, 256) if key else 0
-        found = _is_bold(buf.value.decode("latin-1", "replace") if n else "")
-        cache[key] = found
-    return found
 
 
 def _is_bold_key(fontname: object) -> bool:
@@ -206,81 +235,223 @@ def get_engine(name: str) -> PdfEngine:
     raise ValueError(f"unknown PDF engine {name!r}; choose one of {', '.join(ENGINES)}")
 
 
-# A word: a run of characters between spaces and line breaks (PDFium's own,
-# generated or not). NUL and U+FFFF are placeholders PDFium uses for nothing.
+# A line: PDFium's own line breaks. A word: a run of characters between spaces
+# and line breaks (PDFium's own, generated or not). NUL and U+FFFF are
+# placeholders PDFium uses for nothing.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_LINE = re.compile(r"\S(?:[^\r\n]*\S)?")  # trimmed
 _WORD = re.compile(r"[^\s\x00\uffff]+")
+_PLACEHOLDER = re.compile("[\x00\uffff]")
+# Where a typesetter may have drawn a space inside an "fi", "fl" or "ff" ligature.
+_LIGATURE_SPACE = re.compile(r"(?<=f[filt]) (?=[a-z])")
+# A run wider than this many band heights per character may hide a gap.
+_MAX_RUN_WIDTH = float(__import__("os").environ.get("TW", "0.6"))
+# A gap wider than this many band heights may part a column or a marginal note.
+_WIDE_GAP = 2.0
+_SPACE = re.compile(" ")
+_BLANKS = re.compile(r"\s\s|[\t\xa0]")
+# More text objects than this on one line: read it word by word.
+_MAX_LINE_RECTS = 12
 
 
-def _page_words(raw: Any, tp: Any, text: str, height: float, rect: Any) -> list[CharBox]:
-    """The page's words, each with the box from its first to its last character.
+def _rotated(angle: float) -> bool:
+    return 0.05 < angle < 6.23
+
+
+class _PageRuns:
+    """A text page's runs of text, each with its box, in content-stream order.
 
     Asking PDFium for every character's box costs a foreign call and some
-    Python per character; asking per word keeps the engine near PDFium's own
-    speed. A word whose ends are not on one line, or whose first character is
-    rotated, falls back to character by character.
+    Python per character. Most lines of a legal text are one text object, or a
+    few that follow each other closely; such a line is one run, its box the
+    union of PDFium's text-object rectangles. A line whose objects leave a wide
+    gap, step back, leave the band or turn (columns, marginal notes, tables,
+    rotated stamps) is read word by word, each word boxed from its first to its
+    last character, and a word whose ends are not on one line character by
+    character. The layout step then reads runs, words and characters alike.
     """
-    loose_box = raw.FPDFText_GetLooseCharBox
-    char_angle = raw.FPDFText_GetCharAngle
-    ref = ctypes.byref(rect)
-    out: list[CharBox] = []
-    if _SURROGATE.search(text):
-        text = _SURROGATE.sub(" ", text)
-    text = text.translate(_HYPHEN_MAP)
-    last_end = -1
-    rotated = False
-    for m in _WORD.finditer(text):
-        a = m.start()
-        b = m.end() - 1
-        # Rotated text (form column heads, stamps) is not body text. PDFium
-        # mostly breaks the line around it, so the angle is asked once a line,
-        # and word by word while the text is rotated.
-        if rotated or last_end < 0 or "\n" in text[last_end + 1 : a] or b == a:
-            angle = char_angle(tp, a)
-            rotated = 0.05 < angle < 6.23
-        if rotated:
-            continue
-        if not loose_box(tp, a, ref):
-            continue
-        x0, top, x1, bottom = rect.left, height - rect.top, rect.right, height - rect.bottom
-        if b > a:
-            if not loose_box(tp, b, ref):
-                continue
-            btop, bbottom = height - rect.top, height - rect.bottom
-            if rect.right < x0 or min(bottom, bbottom) - max(top, btop) < 0.3 * (bottom - top):
-                # Ends off one line: rotated text that PDFium did not break
-                # from the line before, or a word it ran across lines.
-                rotated = 0.05 < char_angle(tp, a) < 6.23
-                if not rotated:
-                    out.extend(_char_boxes(raw, tp, text, a, b + 1, height, rect))
-                    last_end = b
-                continue
-            x1 = rect.right
-        if last_end >= 0 and a > last_end + 1 and out:
+
+    def __init__(self, raw: Any, tp: Any, text: str, height: float, rect: Any) -> None:
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub(" ", text)
+        self.raw, self.tp, self.height, self.rect = raw, tp, height, rect
+        self.text = text.translate(_HYPHEN_MAP)
+        self.ref = ctypes.byref(rect)
+        self.edges = [ctypes.c_double() for _ in range(4)]
+        self.out: list[CharBox] = []
+        self.last_end = -1
+        self.rotated = False
+
+    def read(self) -> list[CharBox]:
+        text = self.text
+        for m in _LINE.finditer(text):
+            a, b = m.span()
+            if not self._line(a, b):
+                self._words(a, b)
+        return self.out
+
+    def _line(self, a: int, b: int) -> bool:
+        """The line text[a:b] as one run; False where it must be read word by word."""
+        raw, tp = self.raw, self.tp
+        k = raw.FPDFText_CountRects(tp, a, b - a)
+        if k < 1 or k > _MAX_LINE_RECTS or _rotated(raw.FPDFText_GetCharAngle(tp, a)):
+            return False
+        height = self.height
+        if k > 1 and not self._objects_meet(k):
+            return False
+        # The run's box is the loose one (the font's ascent and descent), as
+        # for words, so that line heights and pitches do not depend on which
+        # letters a line happens to hold.
+        rect = self.rect
+        if not raw.FPDFText_GetLooseCharBox(tp, a, self.ref):
+            return False
+        x0, y0, y1 = rect.left, height - rect.top, height - rect.bottom
+        if not raw.FPDFText_GetLooseCharBox(tp, b - 1, self.ref):
+            return False
+        x1, ly0, ly1 = rect.right, height - rect.top, height - rect.bottom
+        band = max(y1 - y0, 0.5)
+        if x1 < x0 or min(y1, ly1) - max(y0, ly0) < 0.3 * band:
+            return False
+        if ly1 - ly0 > 0.6 * band:
+            y0, y1 = min(y0, ly0), max(y1, ly1)
+        run = self.text[a:b]
+        if x1 - x0 > _MAX_RUN_WIDTH * band * (b - a) or _BLANKS.search(run):
+            return False  # wide for its letters, or spaced out: a gap inside one object?
+        if " " in run and self._wide_generated_space(a, run, band):
+            return False
+        run = self._join_ligatures(a, run)
+        if "\x00" in run or "\uffff" in run:
+            run = _PLACEHOLDER.sub("", run)
+        out = self.out
+        if out:
             prev = out[-1]
-            if (
-                x0 - prev[3] > 0.05 * (bottom - top)
-                or x0 < prev[1]
-                or not _space_inside(raw, tp, last_end + 1, a, prev, ref, rect)
-            ):
-                out.append((" ", prev[3], prev[2], prev[3], prev[4], a - 1))
-        out.append((m.group(), x0, top, x1, bottom, a))
-        last_end = b
-    return out
+            out.append((" ", prev[3], prev[2], prev[3], prev[4], a - 1))
+        out.append((run, x0, y0, x1, y1, a))
+        self.last_end = b - 1
+        self.rotated = False
+        return True
 
+    def _objects_meet(self, k: int) -> bool:
+        """Whether the k text objects of the line last asked about follow on, on one band.
 
-def _space_inside(
-    raw: Any, tp: Any, start: int, end: int, prev: CharBox, ref: Any, rect: Any
-) -> bool:
-    """Whether the whitespace is one real space drawn inside the previous word's box.
+        Text-object rectangles are tight around the glyphs drawn; they tell
+        where objects meet. A visible gap may be a word space PDFium did not
+        mark, a step back a new column: words decide those.
+        """
+        raw, tp, height = self.raw, self.tp, self.height
+        left, top, right, bottom = self.edges
+        refs = [ctypes.byref(v) for v in self.edges]
+        ry0 = ry1 = rx1 = 0.0
+        for j in range(k):
+            if not raw.FPDFText_GetRect(tp, j, *refs):
+                return False
+            bx0, by0, bx1, by1 = left.value, height - top.value, right.value, height - bottom.value
+            if j == 0:
+                ry0, ry1, rx1 = by0, by1, bx1
+                continue
+            h = max(by1 - by0, 0.5)
+            band = max(ry1 - ry0, 0.5)
+            gap = bx0 - rx1
+            overlap = min(ry1, by1) - max(ry0, by0)
+            if gap > 0.1 * min(band, h) or gap < -0.6 * h or overlap < 0.3 * min(band, h):
+                return False
+            if h > 0.6 * band:  # a raised footnote mark does not stretch the band
+                ry0, ry1 = min(ry0, by0), max(ry1, by1)
+            rx1 = max(rx1, bx1)
+        return True
 
-    Some typesetters draw a space inside an "ffi" ligature; that is no word break.
-    """
-    if end - start != 1 or raw.FPDFText_IsGenerated(tp, start) == 1:
+    def _wide_generated_space(self, a: int, run: str, band: float) -> bool:
+        """Whether a space PDFium generated inside the run stands for a wide gap.
+
+        PDFium marks a gap inside one text object (a form blank, a table
+        gutter) with a generated space of no width, placed where the next
+        character starts; the gap is from the character before to there.
+        """
+        raw, tp, rect, ref = self.raw, self.tp, self.rect, self.ref
+        spaces = [a + m.start() for m in _SPACE.finditer(run)]
+        flags = list(map(raw.FPDFText_IsGenerated, repeat(tp, len(spaces)), spaces))
+        if 1 not in flags:
+            return False
+        loose_box = raw.FPDFText_GetLooseCharBox
+        for k, flag in zip(spaces, flags, strict=True):
+            if flag == 1 and loose_box(tp, k, ref):
+                start = rect.left
+                if loose_box(tp, k - 1, ref) and start - rect.right > _WIDE_GAP * band:
+                    return True
         return False
-    if not raw.FPDFText_GetLooseCharBox(tp, start, ref):
-        return False
-    return rect.right - rect.left >= 0.1 and prev[1] < rect.left and rect.right < prev[3]
+
+    def _join_ligatures(self, a: int, run: str) -> str:
+        """The run without spaces drawn inside the ligature glyph before them."""
+        drop = [
+            m.start() for m in _LIGATURE_SPACE.finditer(run) if self._inside_previous(a + m.start())
+        ]
+        for i in reversed(drop):
+            run = run[:i] + run[i + 1 :]
+        return run
+
+    def _inside_previous(self, k: int) -> bool:
+        raw, tp, rect, ref = self.raw, self.tp, self.rect, self.ref
+        if raw.FPDFText_IsGenerated(tp, k) == 1 or not raw.FPDFText_GetLooseCharBox(tp, k, ref):
+            return False
+        left, right = rect.left, rect.right
+        if right - left < 0.1 or not raw.FPDFText_GetLooseCharBox(tp, k - 1, ref):
+            return False
+        end = rect.right
+        if not raw.FPDFText_GetLooseCharBox(tp, k - 2, ref):
+            return False
+        return rect.left < left and right < end
+
+    def _words(self, start: int, end: int) -> None:
+        """text[start:end] word by word, each boxed from its first to its last character."""
+        raw, tp, text, height, rect, ref = (
+            self.raw,
+            self.tp,
+            self.text,
+            self.height,
+            self.rect,
+            self.ref,
+        )
+        loose_box = raw.FPDFText_GetLooseCharBox
+        char_angle = raw.FPDFText_GetCharAngle
+        out = self.out
+        last_end, rotated = self.last_end, self.rotated
+        for m in _WORD.finditer(text, start, end):
+            a = m.start()
+            b = m.end() - 1
+            # Rotated text (form column heads, stamps) is not body text. PDFium
+            # mostly breaks the line around it, so the angle is asked once a line,
+            # and word by word while the text is rotated.
+            if rotated or last_end < 0 or "\n" in text[last_end + 1 : a] or b == a:
+                rotated = _rotated(char_angle(tp, a))
+            if rotated:
+                continue
+            if not loose_box(tp, a, ref):
+                continue
+            x0, top, x1, bottom = rect.left, height - rect.top, rect.right, height - rect.bottom
+            if b > a:
+                if not loose_box(tp, b, ref):
+                    continue
+                btop, bbottom = height - rect.top, height - rect.bottom
+                if rect.right < x0 or min(bottom, bbottom) - max(top, btop) < 0.3 * (bottom - top):
+                    # Ends off one line: rotated text that PDFium did not break
+                    # from the line before, or a word it ran across lines.
+                    rotated = _rotated(char_angle(tp, a))
+                    if not rotated:
+                        out.extend(_char_boxes(raw, tp, text, a, b + 1, height, rect))
+                        last_end = b
+                    continue
+                x1 = rect.right
+            if last_end >= 0 and a > last_end + 1 and out:
+                prev = out[-1]
+                if (
+                    x0 - prev[3] > 0.05 * (bottom - top)
+                    or x0 < prev[1]
+                    or not (a - last_end == 2 and self._inside_previous(a - 1))
+                ):
+                    out.append((" ", prev[3], prev[2], prev[3], prev[4], a - 1))
+            out.append((m.group(), x0, top, x1, bottom, a))
+            last_end = b
+        self.last_end, self.rotated = last_end, rotated
 
 
 def _char_boxes(
