@@ -78,8 +78,9 @@ class Document(BaseModel):
         if not self.pages:
             return 1
         starts = self._page_starts()
-        k = bisect_right(starts, offset) - 1
-        for page in self.pages[max(k, 0) :]:
+        pages = self.pages
+        for i in range(max(bisect_right(starts, offset) - 1, 0), len(pages)):
+            page = pages[i]
             if page.char_start <= offset < page.char_end:
                 return page.number
         return self.pages[-1].number

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from .lang import detect_language
 from .model import Block, Document, Passage
@@ -111,6 +111,7 @@ def _int_prefix(num: str | None) -> int | None:
     return int(m.group()) if m else None
 
 
+@lru_cache(maxsize=4096)  # asked of the same block by several passes
 def _unit_match(text: str) -> tuple[str, str, int] | None:
     """(citation keyword, number, match end) for an explicit article/section start."""
     m = _UNIT_KEYWORD.match(text)

@@ -450,13 +450,13 @@ def layout_page(
     """Body paragraphs of one page in reading order, furniture removed, notes attached."""
     if rows is None:
         rows = _group_rows(page.lines)
-    edge_ids = {id(s) for r in (rows[:3] + rows[-3:]) for s in r}
     kept: list[Line] = []
-    for row in rows:
-        text = _row_text(row)
-        at_edge = id(row[0]) in edge_ids
-        if at_edge and _is_furniture(text, _row_key(text), True, furniture):
-            continue
+    last_rows = len(rows) - 3
+    for i, row in enumerate(rows):
+        if i < 3 or i >= last_rows:  # furniture stands at the top or the bottom
+            text = _row_text(row)
+            if _is_furniture(text, _row_key(text), True, furniture):
+                continue
         for seg in row:
             if _has_leader(seg.text):
                 seg = Line(

@@ -31,6 +31,7 @@ _QUOTES = str.maketrans(
         "\uf0a7": "\u2022",
     }
 )
+_MAPPED = re.compile("[" + "".join(chr(c) for c in _QUOTES) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
@@ -49,7 +50,9 @@ def normalize_inline(text: str) -> str:
     """As :func:`normalize_text`, then all whitespace folded to single spaces."""
     # The same steps, less the ones the fold makes moot (line ends, space runs).
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+        text = unicodedata.normalize("NFKC", text)
+        if _MAPPED.search(text):  # translate looks up every character; most need nothing
+            text = text.translate(_QUOTES)
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
     return " ".join(text.split())

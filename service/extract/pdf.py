@@ -200,10 +200,6 @@ def _quick_raw() -> Any:
     return types.SimpleNamespace(**quick)
 
 
-# PDFium's marks for a hyphen at a line end.
-_HYPHEN_MAP = str.maketrans({"\x02": "-", "\ufffe": "-"})
-
-
 def _page_text(raw: Any, tp: Any, n: int) -> str:
     """All n characters of a text page in one call, one str character per index."""
     if n <= 0:
@@ -245,7 +241,10 @@ _PLACEHOLDER = re.compile("[\x00\uffff]")
 # Where a typesetter may have drawn a space inside an "fi", "fl" or "ff" ligature.
 _LIGATURE_SPACE = re.compile(r"(?<=f[filt]) (?=[a-z])")
 # A run wider than this many band heights per character may hide a gap.
-_MAX_RUN_WIDTH = float(__import__("os").environ.get("TW", "0.6"))
+_MAX_RUN_WIDTH = 0.6
+# Text objects of one line further apart than this many of their heights (a tab,
+# a column gutter) are read word by word; a word space is well under one.
+_MAX_OBJECT_GAP = 1.5
 # A gap wider than this many band heights may part a column or a marginal note.
 _WIDE_GAP = 2.0
 _SPACE = re.compile(" ")
@@ -275,7 +274,9 @@ class _PageRuns:
         if _SURROGATE.search(text):
             text = _SURROGATE.sub(" ", text)
         self.raw, self.tp, self.height, self.rect = raw, tp, height, rect
-        self.text = text.translate(_HYPHEN_MAP)
+        if "\x02" in text or "\ufffe" in text:  # PDFium's marks for a hyphen at a line end
+            text = text.replace("\x02", "-").replace("\ufffe", "-")
+        self.text = text
         self.ref = ctypes.byref(rect)
         self.edges = [ctypes.c_double() for _ in range(4)]
         self.out: list[CharBox] = []
@@ -292,34 +293,37 @@ class _PageRuns:
 
     def _line(self, a: int, b: int) -> bool:
         """The line text[a:b] as one run; False where it must be read word by word."""
-        raw, tp = self.raw, self.tp
+        raw, tp, height, rect, ref = self.raw, self.tp, self.height, self.rect, self.ref
         k = raw.FPDFText_CountRects(tp, a, b - a)
         if k < 1 or k > _MAX_LINE_RECTS or _rotated(raw.FPDFText_GetCharAngle(tp, a)):
-            return False
-        height = self.height
-        if k > 1 and not self._objects_meet(k):
             return False
         # The run's box is the loose one (the font's ascent and descent), as
         # for words, so that line heights and pitches do not depend on which
         # letters a line happens to hold.
-        rect = self.rect
-        if not raw.FPDFText_GetLooseCharBox(tp, a, self.ref):
+        if not raw.FPDFText_GetLooseCharBox(tp, a, ref):
             return False
         x0, y0, y1 = rect.left, height - rect.top, height - rect.bottom
-        if not raw.FPDFText_GetLooseCharBox(tp, b - 1, self.ref):
+        if not raw.FPDFText_GetLooseCharBox(tp, b - 1, ref):
             return False
         x1, ly0, ly1 = rect.right, height - rect.top, height - rect.bottom
-        band = max(y1 - y0, 0.5)
+        band = y1 - y0 if y1 - y0 > 0.5 else 0.5
         if x1 < x0 or min(y1, ly1) - max(y0, ly0) < 0.3 * band:
             return False
-        if ly1 - ly0 > 0.6 * band:
-            y0, y1 = min(y0, ly0), max(y1, ly1)
+        if k > 1:
+            # Objects in one type on one baseline share the loose band; a line
+            # that steps up or down, or changes type, is read word by word.
+            slack = 0.1 * band
+            if abs(ly0 - y0) > slack or abs(ly1 - y1) > slack:
+                return False
+            if not self._objects_meet(k, y0 - slack, y1 + slack):
+                return False
         run = self.text[a:b]
         if x1 - x0 > _MAX_RUN_WIDTH * band * (b - a) or _BLANKS.search(run):
             return False  # wide for its letters, or spaced out: a gap inside one object?
         if " " in run and self._wide_generated_space(a, run, band):
             return False
-        run = self._join_ligatures(a, run)
+        if _LIGATURE_SPACE.search(run):
+            run = self._join_ligatures(a, run)
         if "\x00" in run or "\uffff" in run:
             run = _PLACEHOLDER.sub("", run)
         out = self.out
@@ -331,33 +335,28 @@ class _PageRuns:
         self.rotated = False
         return True
 
-    def _objects_meet(self, k: int) -> bool:
-        """Whether the k text objects of the line last asked about follow on, on one band.
+    def _objects_meet(self, k: int, top_limit: float, bottom_limit: float) -> bool:
+        """Whether the k text objects of the line last asked about follow on, in the band.
 
         Text-object rectangles are tight around the glyphs drawn; they tell
-        where objects meet. A visible gap may be a word space PDFium did not
-        mark, a step back a new column: words decide those.
+        where objects meet. Objects may stand a word space apart; a wider gap
+        (a tab, a column), a step back or a glyph outside the band is for words
+        to sort out.
         """
         raw, tp, height = self.raw, self.tp, self.height
         left, top, right, bottom = self.edges
         refs = [ctypes.byref(v) for v in self.edges]
-        ry0 = ry1 = rx1 = 0.0
+        rx1 = 0.0
         for j in range(k):
             if not raw.FPDFText_GetRect(tp, j, *refs):
                 return False
             bx0, by0, bx1, by1 = left.value, height - top.value, right.value, height - bottom.value
-            if j == 0:
-                ry0, ry1, rx1 = by0, by1, bx1
-                continue
-            h = max(by1 - by0, 0.5)
-            band = max(ry1 - ry0, 0.5)
-            gap = bx0 - rx1
-            overlap = min(ry1, by1) - max(ry0, by0)
-            if gap > 0.1 * min(band, h) or gap < -0.6 * h or overlap < 0.3 * min(band, h):
+            if by0 < top_limit or by1 > bottom_limit:
                 return False
-            if h > 0.6 * band:  # a raised footnote mark does not stretch the band
-                ry0, ry1 = min(ry0, by0), max(ry1, by1)
-            rx1 = max(rx1, bx1)
+            h = by1 - by0 if by1 - by0 > 0.5 else 0.5
+            if j and not (-0.6 * h <= bx0 - rx1 <= _MAX_OBJECT_GAP * h):
+                return False
+            rx1 = bx1 if bx1 > rx1 else rx1
         return True
 
     def _wide_generated_space(self, a: int, run: str, band: float) -> bool:
