@@ -127,3 +127,65 @@ def test_two_column_page_read_column_by_column(tmp_path) -> None:  # type: ignor
     assert out.text.index("Article 1.") < out.text.index("Article 4.")
     first_words = " ".join(left.split()[:12])
     assert first_words in out.text
+
+
+# --------------------------------------------------------------------------- PDFium runs
+
+RUN_DOCS = [
+    "brb/prevention-of-corruption-bill-2021.pdf",
+    "brb/integrity-in-public-life-bill-2023.pdf",
+    "lka/saarc-trafficking-convention-act-2005.pdf",
+    "per/constitucion-politica-del-peru-1993.pdf",
+]
+
+
+@pytest.mark.parametrize("rel", RUN_DOCS)
+def test_pdfium_lines_read_as_runs_give_the_same_passages_as_word_by_word(
+    rel: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Reading a whole line as one run is a shortcut: it must not change what comes out."""
+    from service.extract import pdf
+
+    data = corpus_file(rel).read_bytes()
+    by_runs = segment_document(extract_document(data, "doc.pdf"))
+    calls = {"words": 0}
+    words = pdf._PageRuns._words
+
+    def count_words(self, a: int, b: int) -> None:  # type: ignore[no-untyped-def]
+        calls["words"] += 1
+        words(self, a, b)
+
+    monkeypatch.setattr(pdf._PageRuns, "_words", count_words)
+    monkeypatch.setattr(pdf._PageRuns, "_line", lambda self, a, b: False)
+    by_words = segment_document(extract_document(data, "doc.pdf"))
+    assert calls["words"] > 100  # the word-by-word path really ran
+    assert [(p.id, p.citation, p.page_start, p.text) for p in by_runs] == [
+        (p.id, p.citation, p.page_start, p.text) for p in by_words
+    ]
+
+
+def _pdfium_lines(rel: str, page: int) -> list[str]:
+    import time
+
+    from service.extract.limits import Limits
+    from service.extract.pdf import PdfiumEngine
+
+    pages = PdfiumEngine().pages(corpus_file(rel).read_bytes(), Limits(), time.monotonic() + 60)
+    for p in pages:
+        if p.number == page:
+            return [line.text for line in p.lines]
+    raise AssertionError(f"no page {page}")
+
+
+def test_pdfium_wide_gap_inside_one_text_object_parts_the_line() -> None:
+    # The form line at the end of the Barbados integrity bill is one text object
+    # with a blank (a generated space, 45 pt wide) before "day of".
+    lines = _pdfium_lines("brb/integrity-in-public-life-bill-2023.pdf", 102)
+    assert "Read three times and passed the Senate this" in lines
+    assert "day of" in lines
+
+
+def test_pdfium_space_drawn_inside_a_ligature_is_no_word_break(extracted) -> None:  # type: ignore[no-untyped-def]
+    doc, _ = extracted("brb/constitution-amendment-no2-bill-2021.pdf")
+    assert "solemnly affirm" in doc.text
+    assert "affi rm" not in doc.text and "Offi ce" not in doc.text

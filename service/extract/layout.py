@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -486,7 +486,10 @@ def layout_page(
     return out
 
 
-def layout_pages(pages: Sequence[LayoutPage]) -> list[PageText]:
+def layout_pages(pages: Sequence[LayoutPage]) -> Iterator[PageText]:
+    """Each page laid out in turn, once the running headers and footers of all are known."""
     page_rows = [_group_rows(p.lines) for p in pages]
     furniture = find_furniture(pages, page_rows)
-    return [layout_page(p, furniture, rows) for p, rows in zip(pages, page_rows, strict=True)]
+    for i, page in enumerate(pages):
+        yield layout_page(page, furniture, page_rows[i])
+        page_rows[i] = []  # done with: a long document's rows need not all live on

@@ -262,12 +262,15 @@ class _PageRuns:
 
     Asking PDFium for every character's box costs a foreign call and some
     Python per character. Most lines of a legal text are one text object, or a
-    few that follow each other closely; such a line is one run, its box the
-    union of PDFium's text-object rectangles. A line whose objects leave a wide
-    gap, step back, leave the band or turn (columns, marginal notes, tables,
-    rotated stamps) is read word by word, each word boxed from its first to its
-    last character, and a word whose ends are not on one line character by
-    character. The layout step then reads runs, words and characters alike.
+    few a word space apart in one type; such a line is one run, boxed from its
+    first character to its last. PDFium's text-object rectangles say whether
+    the objects do meet. A line whose objects leave a wider gap, step back,
+    leave the band or turn, or that hides a wide gap inside one object
+    (columns, marginal notes, tables, form blanks, rotated stamps), is read
+    word by word, each word boxed from its first to its last character, and a
+    word whose ends are not on one line character by character. The layout
+    step then reads runs, words and characters alike, so a line gives the
+    same text and box whichever way it was read.
     """
 
     def __init__(self, raw: Any, tp: Any, text: str, height: float, rect: Any) -> None:

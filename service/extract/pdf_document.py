@@ -117,6 +117,7 @@ def extract_pdf(
     title = _pdf_title(data)
     first_block: str | None = None
     for page, text in zip(pages, layout_pages(pages), strict=True):
+        page.lines = []  # laid out: memory goes to the document as it grows
         info = builder.start_page(
             page.number, page.width, page.height, ocr=page.ocr, readable=page.readable
         )
