@@ -7,6 +7,10 @@ Methods, each measured in its own subprocess (so peak memory is per method):
 - ``tipscan_pdfium``: tipscan ``extract_path(engine="pdfium")`` + ``segment_document``.
 - ``tipscan_pdfplumber``: the same with ``engine="pdfplumber"``.
 
+Memory: peak RSS of each child (below), and for tipscan with pdfium the first 100 and all
+pages of the generated PDF in separate processes, RSS and Python's own allocations
+(tracemalloc), the latter split into the peak and the output kept at the end.
+
 Files: every text PDF of the corpus (the scanned one needs OCR and is reported on its own)
 plus a generated 1,000-page legal-style PDF laid out from real corpus passages.
 
@@ -140,7 +144,44 @@ def _run_one(method: str, path: str) -> dict:
     raise SystemExit(f"unknown method {method}")
 
 
+def traced(files: list[str], warmup: str | None) -> None:
+    """tipscan (pdfium) under tracemalloc: Python's peak, and what is handed back.
+
+    The documents and passages are kept, as a caller would keep them, so the
+    allocations left at the end are the output; the peak shows what extraction
+    needed on top.
+    """
+    import gc
+    import tracemalloc
+
+    from service.extract import extract_path
+    from service.segment import prepare, segment_document
+
+    if warmup:
+        _run_one("tipscan_pdfium", warmup)
+    prepare()
+    gc.collect()
+    tracemalloc.start()
+    kept = []
+    for f in files:
+        doc = extract_path(f)
+        kept.append((doc, segment_document(doc)))
+    gc.collect()
+    current, peak = tracemalloc.get_traced_memory()
+    json.dump(
+        {
+            "pages": sum(d.page_count for d, _ in kept),
+            "output_mib": current / 2**20,
+            "peak_mib": peak / 2**20,
+        },
+        sys.stdout,
+    )
+
+
 def child(method: str, files: list[str], warmup: str | None) -> None:
+    if method == "traced":
+        traced(files, warmup)
+        return
     t0 = time.perf_counter()
     rss_start = _current_rss_mib()
     if warmup:
@@ -589,6 +630,10 @@ def main() -> None:
                     f"{f['seconds_small']:.1f} / {f['seconds_large']:.1f}",
                 ]
             )
+        for label, path in (("small", first100), ("large", gen)):
+            t = measure("traced", [path], warmup)
+            flat["tipscan_pdfium"][f"python_peak_{label}_mib"] = t["peak_mib"]
+            flat["tipscan_pdfium"][f"python_output_{label}_mib"] = t["output_mib"]
         print("### Memory flatness (generated PDF: first 100 pages vs all pages, one process each)")
         print()
         print(
@@ -603,6 +648,15 @@ def main() -> None:
                 ],
                 rows,
             )
+        )
+        print()
+
+        f = flat["tipscan_pdfium"]
+        print(
+            "Python allocations of tipscan_pdfium (tracemalloc, documents and passages kept): "
+            f"100 p peak {f['python_peak_small_mib']:.1f} MiB, output "
+            f"{f['python_output_small_mib']:.1f} MiB; {gen_info['pages']} p peak "
+            f"{f['python_peak_large_mib']:.1f} MiB, output {f['python_output_large_mib']:.1f} MiB"
         )
         print()
 
