@@ -15,8 +15,8 @@ Files: every text PDF of the corpus (the scanned one needs OCR and is reported o
 plus a generated 1,000-page legal-style PDF laid out from real corpus passages.
 
 Timing: each child first runs its method once on the smallest file (warm-up: imports,
-lazy models; tipscan also builds its sentencizer, which that file does not need), then times the loop over all files. Interpreter start and warm-up are
-reported but are not in pages/s. Each (method, repeat) is a fresh process; the median
+lazy models; tipscan also builds its sentencizer, which that file does not need), then
+times the loop over all files. Interpreter start and warm-up are reported but are not in pages/s. Each (method, repeat) is a fresh process; the median
 of the repeats is quoted. Peak memory is the child's VmHWM (/proc/self/status), which
 execve resets; ``ru_maxrss`` is recorded too, but Linux carries it over from the parent
 across fork+exec, so it is only trustworthy because the parent stays small (the PDF is
@@ -144,6 +144,16 @@ def _run_one(method: str, path: str) -> dict:
     raise SystemExit(f"unknown method {method}")
 
 
+def _warm_up(method: str, warmup: str | None) -> None:
+    if warmup:
+        _run_one(method, warmup)
+    if method.startswith("tipscan"):
+        # The smallest file has no provision long enough to need the sentencizer.
+        from service.segment import prepare
+
+        prepare()
+
+
 def traced(files: list[str], warmup: str | None) -> None:
     """tipscan (pdfium) under tracemalloc: Python's peak, and what is handed back.
 
@@ -155,11 +165,9 @@ def traced(files: list[str], warmup: str | None) -> None:
     import tracemalloc
 
     from service.extract import extract_path
-    from service.segment import prepare, segment_document
+    from service.segment import segment_document
 
-    if warmup:
-        _run_one("tipscan_pdfium", warmup)
-    prepare()
+    _warm_up("tipscan_pdfium", warmup)
     gc.collect()
     tracemalloc.start()
     kept = []
@@ -184,13 +192,7 @@ def child(method: str, files: list[str], warmup: str | None) -> None:
         return
     t0 = time.perf_counter()
     rss_start = _current_rss_mib()
-    if warmup:
-        _run_one(method, warmup)
-        if method.startswith("tipscan"):
-            # The smallest file has no provision long enough to need the sentencizer.
-            from service.segment import prepare
-
-            prepare()
+    _warm_up(method, warmup)
     warm_s = time.perf_counter() - t0
     rss_warm = _current_rss_mib()
     peak_warm = _rss_mib()

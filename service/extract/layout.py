@@ -19,6 +19,7 @@ from importlib import resources
 from itertools import pairwise
 from operator import attrgetter
 from statistics import median
+from typing import NamedTuple
 
 from .normalize import normalize_inline
 
@@ -277,21 +278,17 @@ def _row_text(row: Sequence[Line]) -> str:
     return " ".join(s.text for s in row)
 
 
-def find_furniture(
-    pages: Sequence[LayoutPage], page_rows: Sequence[list[list[Line]]] | None = None
-) -> set[str]:
-    """Keys of rows that repeat at the top or bottom of many pages."""
+def find_furniture(page_rows: Sequence[list[list[Line]]]) -> set[str]:
+    """Keys of rows that repeat at the top or bottom of many pages (rows per page)."""
     counts: Counter[str] = Counter()
-    if page_rows is None:
-        page_rows = [_group_rows(page.lines) for page in pages]
     for rows in page_rows:
         edge = rows[:3] + rows[-3:] if len(rows) > 6 else rows
         counts.update({_row_key(_row_text(r)) for r in edge})
-    threshold = max(2, math.ceil(0.2 * len(pages)))
+    threshold = max(2, math.ceil(0.2 * len(page_rows)))
     return {
         key
         for key, n in counts.items()
-        if n >= threshold and len(pages) >= 2 and sum(c.isalpha() for c in key) >= 4
+        if n >= threshold and len(page_rows) >= 2 and sum(c.isalpha() for c in key) >= 4
     }
 
 
@@ -371,12 +368,23 @@ def _note_groups(notes: list[Line]) -> list[tuple[float, str]]:
     return groups
 
 
-def _row_facts(row: Sequence[Line]) -> tuple[str, float, float, float, float, float, bool]:
-    """(text, top, height, left, right, first size, all bold) of a row."""
+class _Row(NamedTuple):
+    """What paragraph building needs of a row."""
+
+    text: str
+    top: float
+    height: float
+    left: float
+    right: float
+    size: float  # of the first segment
+    bold: bool  # every segment bold
+
+
+def _row_facts(row: Sequence[Line]) -> _Row:
     if len(row) == 1:
         s = row[0]
-        return s.text, s.top, s.height, s.x0, s.x1, s.size, s.bold
-    return (
+        return _Row(s.text, s.top, s.height, s.x0, s.x1, s.size, s.bold)
+    return _Row(
         _row_text(row),
         min(s.top for s in row),
         max(s.height for s in row),
@@ -391,32 +399,31 @@ def _region_blocks(segments: list[Line]) -> list[TextBlock]:
     rows = [_row_facts(r) for r in _group_rows(segments)]
     if not rows:
         return []
-    tops = [r[1] for r in rows]
-    most = 3 * median(r[2] for r in rows)
+    tops = [r.top for r in rows]
+    most = 3 * median(r.height for r in rows)
     pitches = sorted(b - a for a, b in pairwise(tops) if 0 < b - a < most)
     # The line pitch inside a paragraph: a low quantile, since gaps between
     # paragraphs can be as frequent as lines within them.
     pitch = pitches[len(pitches) // 4] if pitches else most / 3 * 1.2
-    left = min(r[3] for r in rows)
-    right = max(r[4] for r in rows)
+    left = min(r.left for r in rows)
+    right = max(r.right for r in rows)
     width = max(right - left, 1.0)
 
     blocks: list[TextBlock] = []
     cur: list[str] = []
     cur_top = tops[0]
-    prev: tuple[str, float, float, float, float, float, bool] | None = None
+    prev: _Row | None = None
     for row in rows:
-        text, top, _height, x0, _x1, size, bold = row
+        text, top, size = row.text, row.top, row.size
         new = prev is None
         if prev is not None:
-            prev_text, prev_top, _, _, prev_x1, prev_size, prev_bold = prev
-            prev_ended = prev_x1 < right - 0.15 * width or _ends_sentence(prev_text)
-            new = top - prev_top > 1.4 * pitch or (
+            prev_ended = prev.right < right - 0.15 * width or _ends_sentence(prev.text)
+            new = top - prev.top > 1.4 * pitch or (
                 prev_ended
                 and (
-                    (x0 > left + 0.5 * size and prev_x1 < right - 0.1 * width)  # indented
-                    or abs(size - prev_size) > 0.2 * max(size, 1.0)  # size jump
-                    or bold != prev_bold
+                    (row.left > left + 0.5 * size and prev.right < right - 0.1 * width)  # indented
+                    or abs(size - prev.size) > 0.2 * max(size, 1.0)  # size jump
+                    or row.bold != prev.bold
                     or bool(_ENUM_START.match(text))
                 )
             )
@@ -444,12 +451,9 @@ def _attach_notes(blocks: list[TextBlock], notes: list[tuple[float, str]]) -> No
             best.note = note if best.note is None else f"{best.note} {note}"
 
 
-def layout_page(
-    page: LayoutPage, furniture: set[str], rows: list[list[Line]] | None = None
-) -> PageText:
-    """Body paragraphs of one page in reading order, furniture removed, notes attached."""
-    if rows is None:
-        rows = _group_rows(page.lines)
+def layout_page(page: LayoutPage, furniture: set[str], rows: list[list[Line]]) -> PageText:
+    """Body paragraphs of one page (its lines grouped in ``rows``) in reading order,
+    furniture removed, notes attached."""
     kept: list[Line] = []
     last_rows = len(rows) - 3
     for i, row in enumerate(rows):
@@ -489,7 +493,7 @@ def layout_page(
 def layout_pages(pages: Sequence[LayoutPage]) -> Iterator[PageText]:
     """Each page laid out in turn, once the running headers and footers of all are known."""
     page_rows = [_group_rows(p.lines) for p in pages]
-    furniture = find_furniture(pages, page_rows)
+    furniture = find_furniture(page_rows)
     for i, page in enumerate(pages):
         yield layout_page(page, furniture, page_rows[i])
         page_rows[i] = []  # done with: a long document's rows need not all live on

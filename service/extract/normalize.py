@@ -33,23 +33,12 @@ _QUOTES = str.maketrans(
 )
 _MAPPED = re.compile("[" + "".join(chr(c) for c in _QUOTES) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-
-
-def normalize_text(text: str) -> str:
-    """NFKC (ligatures, width forms), straight quotes, no control characters.
-
-    Line breaks are kept; runs of spaces become one space.
-    """
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _SPACES.sub(" ", text)
 
 
 def normalize_inline(text: str) -> str:
-    """As :func:`normalize_text`, then all whitespace folded to single spaces."""
-    # The same steps, less the ones the fold makes moot (line ends, space runs).
-    if not text.isascii():
+    """NFKC (ligatures, width forms), straight quotes, no control characters, and all
+    whitespace (line breaks included) folded to single spaces."""
+    if not text.isascii():  # ASCII has nothing for NFKC or the quote table to do
         text = unicodedata.normalize("NFKC", text)
         if _MAPPED.search(text):  # translate looks up every character; most need nothing
             text = text.translate(_QUOTES)

@@ -281,7 +281,8 @@ class _PageRuns:
             text = text.replace("\x02", "-").replace("\ufffe", "-")
         self.text = text
         self.ref = ctypes.byref(rect)
-        self.edges = [ctypes.c_double() for _ in range(4)]
+        self.edges = [ctypes.c_double() for _ in range(4)]  # a rectangle's, from GetRect
+        self.edge_refs = [ctypes.byref(v) for v in self.edges]
         self.out: list[CharBox] = []
         self.last_end = -1
         self.rotated = False
@@ -348,10 +349,9 @@ class _PageRuns:
         """
         raw, tp, height = self.raw, self.tp, self.height
         left, top, right, bottom = self.edges
-        refs = [ctypes.byref(v) for v in self.edges]
         rx1 = 0.0
         for j in range(k):
-            if not raw.FPDFText_GetRect(tp, j, *refs):
+            if not raw.FPDFText_GetRect(tp, j, *self.edge_refs):
                 return False
             bx0, by0, bx1, by1 = left.value, height - top.value, right.value, height - bottom.value
             if by0 < top_limit or by1 > bottom_limit:
@@ -392,6 +392,7 @@ class _PageRuns:
         return run
 
     def _inside_previous(self, k: int) -> bool:
+        """Whether character k is a real space drawn inside the glyph of the two before."""
         raw, tp, rect, ref = self.raw, self.tp, self.rect, self.ref
         if raw.FPDFText_IsGenerated(tp, k) == 1 or not raw.FPDFText_GetLooseCharBox(tp, k, ref):
             return False
