@@ -1,13 +1,15 @@
-"""Many files, each in its own bounded worker, so that one bad file never sinks a batch.
+"""Many files, each in its own bounded child, so that one bad file never sinks a batch.
 
 Every file is extracted and segmented in a forked child process with a hard
 wall-clock limit and an address-space limit: a hostile PDF that loops, blows
 up memory or crashes the parser costs that file alone, with a clear reason.
+The child is forked from a process that has imported the stack already, so
+it starts in milliseconds; it sends its result back as JSON (never pickle:
+the parent trusts nothing a child that parsed a hostile file could send).
 """
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import resource
@@ -16,13 +18,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DocumentTimeout, LimitExceeded, TipscanError
-from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, EngineName, Limits, extract_path
+from pydantic import BaseModel, ValidationError
+
+from .errors import (
+    CorruptDocument,
+    DocumentTimeout,
+    LimitExceeded,
+    TipscanError,
+    UnknownCode,
+    error_class,
+)
+from .extract import (
+    DEFAULT_ENGINE,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_MEMORY,
+    EngineName,
+    Limits,
+    extract_path,
+)
 from .model import Document, Passage
 from .segment import segment_document
 
 # Files in a folder that are metadata, not documents.
 _SKIP_SUFFIXES = {".csv", ".tsv"}
+
+
+class Extraction(BaseModel):
+    """A document and its passages: what extraction gives and the cache keeps."""
+
+    document: Document
+    passages: list[Passage]
+
+
+class _ChildError(BaseModel):
+    code: str
+    message: str
 
 
 @dataclass
@@ -65,6 +95,29 @@ def process_file(
     return doc, segment_document(doc)
 
 
+def _child_payload(path: str, engine: EngineName, limits: Limits, max_memory: int) -> bytes:
+    try:
+        doc, passages = process_file(path, engine=engine, limits=limits)
+        return Extraction(document=doc, passages=passages).model_dump_json().encode()
+    except TipscanError as exc:
+        error = _ChildError(code=exc.code, message=exc.message)
+    except MemoryError:
+        error = _ChildError(
+            code=LimitExceeded.code,
+            message=f"extraction needed more than {max_memory // 2**20} MiB of memory",
+        )
+    except RecursionError:
+        error = _ChildError(
+            code=CorruptDocument.code, message="the file's structure is nested too deeply to read"
+        )
+    except Exception as exc:
+        error = _ChildError(
+            code=CorruptDocument.code,
+            message=f"the file could not be read ({type(exc).__name__}: {exc})",
+        )
+    return b"!" + error.model_dump_json().encode()
+
+
 def _child(
     conn: Any, path: str, engine: EngineName, limits: Limits, max_memory: int, other: Any = None
 ) -> None:
@@ -75,47 +128,18 @@ def _child(
     if max_memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
     try:
-        doc, passages = process_file(path, engine=engine, limits=limits)
-        payload = {
-            "document": doc.model_dump(mode="json"),
-            "passages": [p.model_dump(mode="json") for p in passages],
-        }
-        conn.send_bytes(json.dumps(payload).encode())
-    except TipscanError as exc:
-        conn.send_bytes(json.dumps({"error_code": exc.code, "error": exc.message}).encode())
-    except MemoryError:
-        conn.send_bytes(
-            json.dumps(
-                {
-                    "error_code": LimitExceeded.code,
-                    "error": f"extraction needed more than {max_memory // 2**20} MiB of memory",
-                }
-            ).encode()
-        )
-    except RecursionError:
-        conn.send_bytes(
-            json.dumps(
-                {
-                    "error_code": "corrupt-document",
-                    "error": "the file's structure is nested too deeply to read",
-                }
-            ).encode()
-        )
-    except Exception as exc:
-        conn.send_bytes(
-            json.dumps(
-                {
-                    "error_code": "corrupt-document",
-                    "error": f"the file could not be read ({type(exc).__name__}: {exc})",
-                }
-            ).encode()
-        )
+        conn.send_bytes(_child_payload(path, engine, limits, max_memory))
     finally:
         conn.close()
 
 
-def process_isolated(path: Path, engine: EngineName, limits: Limits, max_memory: int) -> Outcome:
-    """Extract and segment one file in a forked child with a deadline and a memory cap."""
+def extract_isolated(path: Path, engine: EngineName, limits: Limits, max_memory: int) -> Extraction:
+    """Extract and segment one file in a forked child with a deadline and a memory cap.
+
+    Raises the file's :class:`TipscanError` (timeout, limit, corrupt, ...)."""
+    if os.name != "posix":
+        doc, passages = process_file(path, engine=engine, limits=limits)
+        return Extraction(document=doc, passages=passages)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, str(path), engine, limits, max_memory, recv))
@@ -137,30 +161,31 @@ def process_isolated(path: Path, engine: EngineName, limits: Limits, max_memory:
         proc.kill()
         proc.join()
         if data is None:
-            return Outcome(
-                str(path),
-                error_code=DocumentTimeout.code,
-                error=f"extraction took longer than {limits.timeout_s:g} s "
-                "(raise it with --timeout if the document is genuine)",
+            raise DocumentTimeout(
+                f"extraction took longer than {limits.timeout_s:g} s "
+                "(raise it with --timeout if the document is genuine)"
             )
     if data is None:
-        return Outcome(
-            str(path),
-            error_code="corrupt-document",
-            error=f"the extractor stopped on this file (exit code {proc.exitcode}); "
-            "the file is probably damaged or hostile",
+        raise CorruptDocument(
+            f"the extractor stopped on this file (exit code {proc.exitcode}); "
+            "the file is probably damaged or hostile"
         )
-    payload = json.loads(data)
-    if "error" in payload:
-        return Outcome(str(path), error_code=payload["error_code"], error=payload["error"])
-    return Outcome(
-        str(path),
-        document=Document.model_validate(payload["document"]),
-        passages=[Passage.model_validate(p) for p in payload["passages"]],
-    )
+    try:
+        if data.startswith(b"!"):
+            error = _ChildError.model_validate_json(data[1:])
+            raise _rebuild(error)
+        return Extraction.model_validate_json(data)
+    except ValidationError:
+        raise CorruptDocument("the extractor sent back an unreadable result") from None
 
 
-DEFAULT_MAX_MEMORY = 4 * 2**30
+def _rebuild(error: _ChildError) -> TipscanError:
+    """The child's error as the same class in this process (a code the catalogue does not
+    know, which only a compromised child could send, reads as a corrupt document)."""
+    try:
+        return error_class(error.code)(error.message)
+    except UnknownCode:
+        return CorruptDocument(error.message)
 
 
 def process_files(
@@ -173,11 +198,12 @@ def process_files(
 ) -> Iterator[Outcome]:
     """Extract and segment each file, yielding an Outcome per file in order."""
     for path in expand_paths(paths):
-        if isolate and os.name == "posix":
-            yield process_isolated(path, engine, limits, max_memory)
-            continue
         try:
-            doc, passages = process_file(path, engine=engine, limits=limits)
-            yield Outcome(str(path), document=doc, passages=passages)
+            if isolate:
+                x = extract_isolated(path, engine, limits, max_memory)
+                yield Outcome(str(path), document=x.document, passages=x.passages)
+            else:
+                doc, passages = process_file(path, engine=engine, limits=limits)
+                yield Outcome(str(path), document=doc, passages=passages)
         except TipscanError as exc:
             yield Outcome(str(path), error_code=exc.code, error=exc.message)

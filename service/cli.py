@@ -10,8 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from . import __version__
-from .batch import DEFAULT_MAX_MEMORY, process_files
-from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, Limits
+from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, Limits
 
 app = typer.Typer(
     name="tipscan",
@@ -85,6 +84,10 @@ def extract(
         int, typer.Option(help="Memory allowed per document, in MiB.")
     ] = DEFAULT_MAX_MEMORY // 2**20,
 ) -> None:
+    from .batch import process_files
+    from .segment import prepare
+
+    prepare()  # once here, not in every extraction child
     limits = Limits(max_pages=max_pages, max_bytes=max_bytes, timeout_s=timeout)
     failed = 0
     out = sys.stdout
@@ -272,7 +275,14 @@ def annotations_split(
 
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="Model folder name under models/ (default: models/DEFAULT)."),
+    typer.Option("--model", help="Model name (default: the models folder's DEFAULT)."),
+]
+ModelsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--models",
+        help="Folder of models [env TIPSCAN_MODELS; default: the models installed with tipscan].",
+    ),
 ]
 
 
@@ -291,7 +301,7 @@ def _fail(exc: Exception) -> NoReturn:
         "Examples:\n\n"
         "    tipscan extract corpus/brb/trafficking-in-persons-prevention-bill-2016.pdf | "
         "tipscan classify -\n\n"
-        "    tipscan classify passages.jsonl --explain --model tfidf-context-1.0.0"
+        "    tipscan classify passages.jsonl --explain --model tfidf-context-1.0.1"
     )
 )
 def classify(
@@ -300,14 +310,17 @@ def classify(
     explain: Annotated[
         bool, typer.Option("--explain", help="Add the lexicon terms that support each label.")
     ] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Passages classified at a time.")
+    ] = 256,
+    models: ModelsOption = None,
 ) -> None:
-    from .classify import load_model
+    from .classify import load_model, models_dir
     from .classify_io import read_passage_lines
     from .errors import TipscanError
 
     try:
-        loaded = load_model(model)
+        loaded = load_model(model, models_dir(models))
     except TipscanError as exc:
         _fail(exc)
     bad = 0
@@ -348,10 +361,8 @@ def train(
         str | None, typer.Option("--version", help="Override the config's version.")
     ] = None,
     no_cv: Annotated[bool, typer.Option("--no-cv", help="Skip grouped cross-validation.")] = False,
-    models: Annotated[str | None, typer.Option("--models", help="Models folder.")] = None,
+    models: ModelsOption = None,
 ) -> None:
-    from pathlib import Path
-
     from .classify import models_dir
     from .errors import TipscanError
     from .train import train_model
@@ -359,7 +370,7 @@ def train(
     try:
         folder = train_model(
             config,
-            Path(models) if models else models_dir(),
+            models_dir(models),
             version=version,
             cv=not no_cv,
             progress=lambda msg: typer.echo(msg, err=True),
@@ -373,7 +384,7 @@ def train(
     help=(
         "Per-label precision, recall, F1 and support, and micro/macro F1, of a model on a part "
         "of its frozen document split.\n\n"
-        "Example:\n\n    tipscan evaluate --model tfidf-context-1.0.0 --split test"
+        "Example:\n\n    tipscan evaluate --model tfidf-context-1.0.1 --split test"
     )
 )
 def evaluate(
@@ -381,14 +392,15 @@ def evaluate(
     split: Annotated[str, typer.Option("--split", help="train, dev or test.")] = "test",
     store: StoreOption = "annotations",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    models: ModelsOption = None,
 ) -> None:
-    from .classify import load_model
+    from .classify import load_model, models_dir
     from .errors import TipscanError
     from .evaluate import format_table
     from .train import evaluate_model
 
     try:
-        loaded = load_model(model)
+        loaded = load_model(model, models_dir(models))
         metrics = evaluate_model(loaded, store, split)
     except TipscanError as exc:
         _fail(exc)
@@ -413,39 +425,48 @@ app.add_typer(models_app, name="models")
     "list",
     help="The models under models/, with test and dev scores.\n\nExample:\n\n    tipscan models list",
 )
-def models_list() -> None:
-    from .classify import default_model_name, list_models
+def models_list(models: ModelsOption = None) -> None:
+    from .classify import default_history, default_model_name, list_models, models_dir
     from .errors import TipscanError
 
+    root = models_dir(models)
     try:
-        default = default_model_name()
+        default = default_model_name(root)
     except TipscanError:
         default = None
-    for m in list_models():
-        mark = "*" if m["name"] == default else " "
+    for m in list_models(root):
+        mark = "*" if m.name == default else " "
         typer.echo(
-            f"{mark} {m['name']:32} {m['kind']:8} test micro-F1 {m['test']['micro']['f1']:.3f} "
-            f"macro-F1 {m['test']['macro_f1']:.3f}; dev macro-F1 {m['dev']['macro_f1']:.3f}"
+            f"{mark} {m.name:32} {m.kind:8} test micro-F1 {m.test['micro']['f1']:.3f} "
+            f"macro-F1 {m.test['macro_f1']:.3f}; dev macro-F1 {m.dev['macro_f1']:.3f}"
         )
+    history = [h for h in default_history(root) if h["name"] == default]
+    if history:
+        typer.echo(f"default since {history[-1]['at']}: {history[-1]['reason']}")
 
 
 @models_app.command(
     "default",
     help=(
-        "Make NAME the default model (the one with the best dev macro-F1, normally).\n\n"
-        "Example:\n\n    tipscan models default tfidf-context-1.0.0"
+        "Make NAME the default model (the one with the best dev macro-F1, normally). The "
+        "choice and its reason are recorded beside the models (DEFAULT, "
+        "default-history.jsonl); model folders are never changed.\n\n"
+        "Example:\n\n    tipscan models default tfidf-context-1.0.1"
     ),
 )
-def models_default(name: Annotated[str, typer.Argument(help="Model folder name.")]) -> None:
-    from .classify import DEFAULT_FILE, load_model, models_dir, record_default
+def models_default(
+    name: Annotated[str, typer.Argument(help="Model folder name.")],
+    models: ModelsOption = None,
+) -> None:
+    from .classify import load_model, models_dir, record_default
     from .errors import TipscanError
 
+    root = models_dir(models)
     try:
-        load_model(name)
-        reason = record_default(name)
+        load_model(name, root)
+        reason = record_default(name, root)
     except TipscanError as exc:
         _fail(exc)
-    (models_dir() / DEFAULT_FILE).write_text(name + "\n", encoding="utf-8")
     typer.echo(f"default model: {name} ({reason})")
 
 
@@ -490,18 +511,19 @@ def score(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds allowed per document.")
     ] = DEFAULT_LIMITS.timeout_s,
+    models: ModelsOption = None,
 ) -> None:
     from dataclasses import replace
     from pathlib import Path
 
-    from .classify import load_model
+    from .classify import find_model, models_dir
     from .errors import TipscanError
-    from .pipeline import RunStats, default_cache_dir, read_meta, score_corpus
+    from .pipeline import ExtractOptions, RunStats, default_cache_dir, read_meta, score_corpus
     from .progress import progress_reporter
     from .report import write_reports
 
     try:
-        loaded = load_model(model)
+        ref = find_model(model, models_dir(models))
         meta_map = read_meta(meta) if meta else None
     except TipscanError as exc:
         _fail(exc)
@@ -509,11 +531,12 @@ def score(
     with progress_reporter() as report:
         coverage = score_corpus(
             paths,
-            loaded,
+            ref,
             country=country.upper() if country else None,
             meta=meta_map,
-            engine=engine.value,
-            limits=replace(DEFAULT_LIMITS, timeout_s=timeout),
+            options=ExtractOptions(
+                engine=engine.value, limits=replace(DEFAULT_LIMITS, timeout_s=timeout)
+            ),
             workers=workers,
             cache=None if no_cache else Path(cache) if cache else default_cache_dir(),
             progress=report,

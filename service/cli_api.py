@@ -73,7 +73,14 @@ def serve(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Model under models/ [env TIPSCAN_MODEL; models/DEFAULT]."),
+        typer.Option("--model", help="Model name [env TIPSCAN_MODEL; the models' DEFAULT]."),
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models",
+            help="Folder of models [env TIPSCAN_MODELS; the models installed with tipscan].",
+        ),
     ] = None,
     max_upload_mb: Annotated[
         float | None,
@@ -88,7 +95,7 @@ def serve(
     import uvicorn
 
     from .api import create_app
-    from .classify import load_model
+    from .classify import load_model, models_dir
     from .errors import TipscanError
     from .store import Store
 
@@ -97,12 +104,13 @@ def serve(
         data_dir=data_dir,
         workers=workers,
         model=model,
+        models_dir=models,
         max_upload_mb=max_upload_mb,
         max_pages=max_pages,
     )
     # Checked here, so that a missing model or store is one line, not a failed start-up trace.
     try:
-        loaded = load_model(settings.model)
+        loaded = load_model(settings.model, models_dir(settings.models_dir))
         Store.open(settings.db_url, settings.data_dir).close()
     except TipscanError as exc:
         _err(exc.message)

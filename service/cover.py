@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import __version__
+from .classify.meta import ModelMeta
 from .doctype import AC_TYPES, TIP_TYPES
 from .labels import BY_ID, LABEL_IDS, PRINCIPLES, RECOMMENDATIONS
 from .model import (
@@ -37,8 +38,8 @@ EVIDENCE_PER_LABEL = 3
 THIN_SUPPORT = 10
 
 
-def document_rule(meta: dict[str, Any]) -> dict[str, Any]:
-    return {**DEFAULT_RULE, **(meta.get("document_rule") or {})}
+def document_rule(meta: ModelMeta) -> dict[str, Any]:
+    return {**DEFAULT_RULE, **meta.document_rule.model_dump(exclude_none=True)}
 
 
 def doc_covers(scores: Sequence[float], threshold: float, rule: dict[str, Any]) -> bool:
@@ -47,10 +48,10 @@ def doc_covers(scores: Sequence[float], threshold: float, rule: dict[str, Any]) 
     return sum(1 for s in scores if s >= bar) >= int(rule["min_passages"])
 
 
-def thin_labels(meta: dict[str, Any]) -> list[str]:
+def thin_labels(meta: ModelMeta) -> list[str]:
     """Labels whose model support is too thin to call a missing label a gap."""
-    support = meta.get("support", {}).get("train", {})
-    modes = meta.get("modes", {})
+    support = meta.support.get("train", {})
+    modes = meta.modes
     return [
         label
         for label in LABEL_IDS
@@ -68,7 +69,7 @@ def cover_document(
     doc: Document,
     passages: Sequence[Passage],
     predictions: Sequence[Prediction],
-    meta: dict[str, Any],
+    meta: ModelMeta,
     *,
     path: str,
     doc_type: str,
@@ -76,7 +77,7 @@ def cover_document(
     country: str | None = None,
 ) -> DocumentCoverage:
     rule = document_rule(meta)
-    thresholds = meta["thresholds"]
+    thresholds = meta.thresholds
     labels: dict[str, LabelCoverage] = {}
     for label in LABEL_IDS:
         scored = sorted(
@@ -137,7 +138,7 @@ def cover_corpus(
     documents: Sequence[DocumentCoverage],
     failures: Sequence[Failure],
     model_name: str,
-    meta: dict[str, Any],
+    meta: ModelMeta,
     country: str | None = None,
 ) -> Coverage:
     thin = set(thin_labels(meta))
@@ -195,9 +196,9 @@ def cover_corpus(
         country=country,
         model={
             "name": model_name,
-            "kind": meta.get("kind"),
+            "kind": meta.kind,
             "document_rule": document_rule(meta),
-            "annotation_snapshot": meta.get("annotation_snapshot"),
+            "annotation_snapshot": meta.annotation_snapshot,
         },
         documents=list(documents),
         failures=list(failures),

@@ -25,17 +25,12 @@ import uuid
 from typing import Any
 
 from .classify import Model
-from .cover import cover_document
-from .doctype import infer_doc_type
-from .model import Document, Passage, Prediction
-from .pipeline import extract_cached, passage_inputs
+from .errors import InternalError, NotFound, TipscanError
+from .pipeline import DocumentHints, ExtractOptions, score_document
 from .settings import Settings
 from .store import Store
 
 log = logging.getLogger("tipscan.jobs")
-
-# Passages classified between two progress updates.
-CHUNK = 64
 
 _PR_SET_PDEATHSIG = 1
 _guarded = False
@@ -79,7 +74,10 @@ class WorkerPool:
         self._id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     def start(self) -> None:
+        from .segment import prepare
+
         guard_children()
+        prepare()  # built once here, not in every extraction child
         queued, failed = self.store.recover_jobs()
         if queued or failed:
             log.warning("interrupted jobs: %d queued again, %d failed", queued, failed)
@@ -123,7 +121,7 @@ class WorkerPool:
                 log.exception("job %s failed on an internal error", job["id"])
                 try:
                     self.store.fail_job(
-                        job["id"], worker, "internal-error",
+                        job["id"], worker, InternalError.code,
                         "an internal error stopped this job; the server log has the details",
                     )  # fmt: skip
                 except Exception:
@@ -133,61 +131,44 @@ class WorkerPool:
 def run_job(
     store: Store, model: Model, settings: Settings, job: dict[str, Any], worker: str
 ) -> None:
-    """Extract, classify and cover one claimed job's document, and store the outcome."""
+    """Score one claimed job's document (:func:`~.pipeline.score_document`) and store it."""
     row = store.get_document(job["document_id"])
     if row is None:
-        store.fail_job(job["id"], worker, "not-found", "the document was deleted")
+        store.fail_job(job["id"], worker, NotFound.code, "the document was deleted")
         return
-    stored = store.files.path(row["id"])
-    out = extract_cached(
-        str(stored), settings.engine, settings.limits, settings.max_memory, cache=None
+    hints = DocumentHints(
+        title=row["title"], doc_type=row["doc_type"], country=row["country"], origin="given"
     )
-    if "error" in out:
-        store.fail_job(job["id"], worker, out["error_code"], out["error"])
+    options = ExtractOptions(
+        engine=settings.engine, limits=settings.limits, max_memory=settings.max_memory
+    )
+    try:
+        scored = score_document(
+            store.files.path(row["id"]),
+            model,
+            hints=hints,
+            name=row["filename"],
+            options=options,
+            progress=lambda done, total: store.set_progress(job["id"], worker, done, total),
+        )
+    except TipscanError as exc:
+        store.fail_job(job["id"], worker, exc.code, exc.message)
         return
-    doc = Document.model_validate(out["document"])
-    passages = [Passage.model_validate(p) for p in out["passages"]]
-    # The stored file is named by its hash: put back the name the client gave.
-    title = row["title"] or (row["filename"] if doc.title == stored.name else doc.title)
-    doc = doc.model_copy(update={"source": row["filename"], "title": title})
-    total = doc.page_count
-    store.set_progress(job["id"], worker, 0, total)
-
-    if row["doc_type"]:
-        doc_type, source = row["doc_type"], "given"
-    else:
-        doc_type, source = infer_doc_type(doc.title, doc.text[:3000]), "inferred"
-    inputs = passage_inputs(doc, passages, doc_type)
-    predictions: list[Prediction] = []
-    for start in range(0, len(inputs), CHUNK):
-        predictions += model.predict(inputs[start : start + CHUNK])
-        done = passages[min(start + CHUNK, len(passages)) - 1].page_end
-        store.set_progress(job["id"], worker, min(done, total), total)
-
-    coverage = cover_document(
-        doc,
-        passages,
-        predictions,
-        model.meta,
-        path=row["filename"],
-        doc_type=doc_type,
-        doc_type_source=source,
-        country=row["country"],
-    )
+    doc = scored.document
     store.finish_job(
         job["id"],
         worker,
         model=model.name,
         passages=[
             {"passage": p.model_dump(mode="json"), "prediction": q.model_dump(mode="json")}
-            for p, q in zip(passages, predictions, strict=True)
+            for p, q in zip(scored.passages, scored.predictions, strict=True)
         ],
-        coverage=coverage.model_dump_json(by_alias=True),
+        coverage=scored.coverage.model_dump_json(by_alias=True),
         document={
             "doc_title": doc.title[:300],
             "language": doc.language,
             "page_count": doc.page_count,
-            "passage_count": len(passages),
-            "inferred_doc_type": None if row["doc_type"] else doc_type,
+            "passage_count": len(scored.passages),
+            "inferred_doc_type": None if row["doc_type"] else scored.coverage.doc_type,
         },
     )

@@ -1,4 +1,4 @@
-"""The lexicon layer: term lists (data files) matched on spaCy's blank-pipeline tokens.
+"""The lexicon layer: term lists (data files) matched on word tokens.
 
 It serves the two mention flags directly, gives the trained models one feature
 per label (how many supporting terms a passage holds) and explains
@@ -8,6 +8,7 @@ predictions (which terms of the passage support each label). Terms live in
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,66 +44,49 @@ def _terms() -> dict[str, list[str]]:
     return out
 
 
+# Words and single punctuation marks: hyphens and apostrophes stand alone, as
+# they do in spaCy's blank tokenizer ("co-operation" -> co, -, operation).
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
 class Lexicon:
-    """Matches the term lists; one instance is cheap to share (the pipeline is blank)."""
+    """Matches the term lists on lowercased word tokens; one instance is cheap to share.
+
+    Every entry, plain or starred, is indexed by its first token (or, when that
+    token is a prefix, by the prefix), and what can start at a given word is
+    cached per distinct word, so a passage costs one dictionary lookup per
+    token plus the few candidate entries that start there.
+    """
 
     def __init__(self, terms: dict[str, list[str]] | None = None) -> None:
-        import spacy
-        from spacy.matcher import PhraseMatcher
-
-        self.nlp = spacy.blank("xx")
         self.terms = terms if terms is not None else _terms()
-        self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        # Entries with a prefix token ("traffick*") are matched here rather than
-        # with spaCy's Matcher: a REGEX predicate per token and pattern is slow,
-        # while a prefix lookup per distinct word, cached, is not.
-        self.starred: list[tuple[str, list[str]]] = []
+        self.entries: list[tuple[str, tuple[str, ...]]] = []
         self._by_first: dict[str, list[int]] = {}
         self._by_prefix: dict[str, list[int]] = {}
-        self._word_cache: dict[str, list[int]] = {}
+        self._word_cache: dict[str, tuple[int, ...]] = {}
         self._last: tuple[tuple[str, ...], list[Hits]] | None = None
-        for key, entries in self.terms.items():
-            plain = []
-            for entry in dict.fromkeys(e.strip().lower() for e in entries if e.strip()):
-                if "*" in entry:
-                    tokens = _star_tokens(entry)
-                    index = len(self.starred)
-                    self.starred.append((key, tokens))
-                    first = tokens[0]
-                    if first.endswith("*"):
-                        self._by_prefix.setdefault(first[:-1], []).append(index)
-                    else:
-                        self._by_first.setdefault(first, []).append(index)
+        for key, raw in self.terms.items():
+            for entry in dict.fromkeys(e.strip().lower() for e in raw if e.strip()):
+                tokens = tuple(_star_tokens(entry))
+                index = len(self.entries)
+                self.entries.append((key, tokens))
+                first = tokens[0]
+                if first.endswith("*"):
+                    self._by_prefix.setdefault(first[:-1], []).append(index)
                 else:
-                    plain.append(self.nlp.make_doc(entry))
-            if plain:
-                self.phrases.add(key, plain)
+                    self._by_first.setdefault(first, []).append(index)
 
-    def _starting_at(self, word: str) -> list[int]:
-        """Starred entries whose first token accepts ``word`` (cached per distinct word)."""
+    def _starting_at(self, word: str) -> tuple[int, ...]:
+        """Entries whose first token accepts ``word`` (cached per distinct word)."""
         found = self._word_cache.get(word)
         if found is None:
-            found = list(self._by_first.get(word, ()))
+            hits = list(self._by_first.get(word, ()))
             for n in range(1, len(word) + 1):
-                found += self._by_prefix.get(word[:n], ())
+                hits += self._by_prefix.get(word[:n], ())
+            found = tuple(hits)
             if len(self._word_cache) < 500_000:
                 self._word_cache[word] = found
         return found
-
-    def _starred_matches(self, lowers: list[str]) -> list[tuple[str, int, int]]:
-        out = []
-        for i, word in enumerate(lowers):
-            for index in self._starting_at(word):
-                key, tokens = self.starred[index]
-                end = i + len(tokens)
-                if end > len(lowers):
-                    continue
-                if all(
-                    lowers[i + k].startswith(t[:-1]) if t.endswith("*") else lowers[i + k] == t
-                    for k, t in enumerate(tokens[1:], 1)
-                ):
-                    out.append((key, i, end))
-        return out
 
     def match(self, text: str) -> Hits:
         return self.match_many([text])[0]
@@ -114,26 +98,36 @@ class Lexicon:
         last = self._last
         if last is not None and last[0] == batch:
             return list(last[1])
-        out = self._match(batch)
+        out = [self._match_one(t) for t in batch]
         self._last = (batch, out)
         return list(out)
 
-    def _match(self, texts: Sequence[str]) -> list[Hits]:
-        out = []
-        strings = self.nlp.vocab.strings
-        for doc in self.nlp.pipe(texts, batch_size=256):
-            spans = {(strings[key_id], start, end) for key_id, start, end in self.phrases(doc)}
-            spans.update(self._starred_matches([t.lower_ for t in doc]))
-            found: dict[str, list[str]] = {}
-            for key, start, end in sorted(spans, key=lambda x: (x[1], x[2], x[0])):
-                found.setdefault(key, []).append(doc[start:end].text)
-            out.append(
-                Hits(
-                    flags={k: found[k] for k in FLAGS if k in found},
-                    labels={k: found[k] for k in LABEL_IDS if k in found},
-                )
-            )
-        return out
+    def _match_one(self, text: str) -> Hits:
+        spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        lowers = [text[a:b].lower() for a, b in spans]
+        found: list[tuple[int, int, str]] = []
+        starting_at = self._starting_at
+        entries = self.entries
+        n_tokens = len(lowers)
+        for i, word in enumerate(lowers):
+            for index in starting_at(word):
+                key, tokens = entries[index]
+                end = i + len(tokens)
+                if end > n_tokens:
+                    continue
+                if all(
+                    lowers[i + k].startswith(t[:-1]) if t.endswith("*") else lowers[i + k] == t
+                    for k, t in enumerate(tokens[1:], 1)
+                ):
+                    found.append((i, end, key))
+        if not found:
+            return Hits()
+        flags: dict[str, list[str]] = {}
+        labels: dict[str, list[str]] = {}
+        for i, end, key in sorted(set(found)):
+            surface = text[spans[i][0] : spans[end - 1][1]]
+            (flags if key in _FLAG_SET else labels).setdefault(key, []).append(surface)
+        return Hits(flags=flags, labels=labels)
 
     def features(self, texts: Sequence[str]) -> list[list[float]]:
         """Per text: the count of supporting terms for each flag and label (20 columns)."""
@@ -144,6 +138,9 @@ class Lexicon:
                 + [float(len(hits.labels.get(k, ()))) for k in LABEL_IDS]
             )
         return rows
+
+
+_FLAG_SET = frozenset(FLAGS)
 
 
 def _star_tokens(entry: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .classify.meta import ModelMeta
 from .labels import BY_ID, LABEL_IDS
 
 
@@ -27,13 +28,14 @@ def _metric_table(m: dict[str, Any], support_train: dict[str, int], modes: dict[
     return rows
 
 
-def render_card(meta: dict[str, Any]) -> str:
+def render_card(record: ModelMeta) -> str:
+    meta = record.model_dump(mode="json")
     test, dev = meta["test"], meta["dev"]
     s = meta["sizes"]
     lines = [
         f"# Model card: {meta['name']}",
         "",
-        "Generated from `meta.json` (by `tipscan train`, and `tipscan models default`); do not edit by hand.",
+        "Generated from `meta.json` by `tipscan train`; the folder is never changed afterwards.",
         "",
         f"- Kind: **{meta['kind']}**. {meta.get('description', '')}",
         f"- Trained: {meta['created_at']}; code commit `{meta.get('git_commit') or 'unknown'}`",
@@ -42,7 +44,13 @@ def render_card(meta: dict[str, Any]) -> str:
         f"- Sizes: train {s['train']['passages']} passages / {s['train']['documents']} documents; "
         f"dev {s['dev']['passages']} / {s['dev']['documents']}; "
         f"test {s['test']['passages']} / {s['test']['documents']}",
-        *([f"- **Default model**: {meta['default_reason']}"] if meta.get("default_reason") else []),
+        *(
+            [
+                f"- Converted from `{meta['converted_from']['name']}`: {meta['converted_from']['note']}"
+            ]
+            if meta.get("converted_from")
+            else []
+        ),
         "",
         "## Intended use",
         "",

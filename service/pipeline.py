@@ -1,10 +1,13 @@
-"""The main job: a folder of a country's documents -> coverage, with evidence.
+"""One document, then a corpus: file -> Document -> passages -> predictions -> coverage.
 
-``score_corpus`` = cover(classify(segment(extract(files)))). Extraction runs in
-parallel worker processes, each file in its own bounded child (a bad file
-costs that file alone), and is cached by document hash so that a second run
-over an unchanged corpus only classifies. Classification runs in this
-process, with the model loaded once.
+:func:`score_document` is the one path a document takes, for the CLI's batch,
+the API's jobs and everything else: extract and segment it (in a bounded
+child, through the extraction cache), resolve its title and type, classify
+its passages and compute its coverage. :func:`score_corpus` runs it over many
+files in a warm pool (:mod:`.workpool`) and keeps each document's coverage in
+a result cache keyed by the document's hash, the model and what the caller
+said of the document, so a second run over an unchanged corpus reads results
+instead of computing them (and loads no model).
 """
 
 from __future__ import annotations
@@ -14,21 +17,32 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
-from .batch import DEFAULT_MAX_MEMORY, expand_paths, process_file, process_isolated
-from .classify import Model
+from .batch import Extraction, expand_paths, extract_isolated, process_file
+from .classify import Model, ModelRef
 from .cover import cover_corpus, cover_document
 from .doctype import DOC_TYPES, infer_doc_type
-from .errors import TipscanError
-from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, EngineName, Limits
-from .model import Coverage, Document, DocumentCoverage, Failure, Passage, PassageInput
+from .errors import InvalidInput, SourceNotFound, TipscanError
+from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, EngineName, Limits
+from .model import (
+    Coverage,
+    Document,
+    DocumentCoverage,
+    Failure,
+    Passage,
+    PassageInput,
+    Prediction,
+)
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+# Passages classified at a time (and between two progress reports of a document).
+CHUNK = 256
 
 
 def default_cache_dir() -> Path:
@@ -40,13 +54,33 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "tipscan"
 
 
-@dataclass
-class DocMeta:
-    """What a metadata CSV (the corpus manifest's format) says of one document."""
+class DocumentHints(BaseModel):
+    """What the caller knows of a document (a metadata CSV, an upload's fields)."""
 
     title: str | None = None
-    country: str | None = None
     doc_type: str | None = None
+    country: str | None = None
+    origin: Literal["meta", "given"] = Field(
+        default="meta", description="how reports name a type the caller gave"
+    )
+
+
+class ScoredDocument(BaseModel):
+    """Everything one document's run produced."""
+
+    document: Document
+    passages: list[Passage]
+    predictions: list[Prediction]
+    coverage: DocumentCoverage
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    engine: EngineName = DEFAULT_ENGINE
+    limits: Limits = DEFAULT_LIMITS
+    max_memory: int = DEFAULT_MAX_MEMORY
+    isolate: bool = True
 
 
 @dataclass
@@ -56,106 +90,85 @@ class RunStats:
     extracted: list[str] = field(default_factory=list)
 
 
-def read_meta(path: Path | str) -> dict[str, DocMeta]:
-    """Key (sha256, path or file name) -> metadata, from a CSV with the manifest's columns."""
-    out: dict[str, DocMeta] = {}
+def read_meta(path: Path | str) -> dict[str, DocumentHints]:
+    """Key (sha256, path or file name) -> hints, from a CSV with the manifest's columns."""
+    out: dict[str, DocumentHints] = {}
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or "doc_type" not in reader.fieldnames:
-            raise TipscanError(
+            raise InvalidInput(
                 f"{path}: a metadata CSV needs a header with at least 'path' and 'doc_type' "
                 "(the columns of the corpus manifest)"
             )
         for number, row in enumerate(reader, 2):
             doc_type = (row.get("doc_type") or "").strip() or None
             if doc_type and doc_type not in DOC_TYPES:
-                raise TipscanError(
+                raise InvalidInput(
                     f"{path}:{number}: unknown doc_type {doc_type!r}; one of {', '.join(DOC_TYPES)}"
                 )
-            meta = DocMeta(
+            hints = DocumentHints(
                 title=(row.get("title") or "").strip() or None,
                 country=(row.get("country") or "").strip() or None,
                 doc_type=doc_type,
             )
             for key in (row.get("sha256"), row.get("path")):
                 if key and key.strip():
-                    out[key.strip()] = meta
+                    out[key.strip()] = hints
             if row.get("path"):
-                out.setdefault(Path(row["path"]).name, meta)
+                out.setdefault(Path(row["path"]).name, hints)
     return out
 
 
-def _lookup(meta: dict[str, DocMeta], path: str, sha: str) -> DocMeta | None:
+def lookup_hints(meta: dict[str, DocumentHints], path: str, sha: str) -> DocumentHints:
     if sha in meta:
         return meta[sha]
     for key, value in meta.items():
         if "/" in key and path.endswith(key):
             return value
-    return meta.get(Path(path).name)
+    return meta.get(Path(path).name) or DocumentHints()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise SourceNotFound(f"cannot read: {exc.strerror}") from None
     return h.hexdigest()
 
 
-def _cache_file(cache: Path, sha: str, engine: str) -> Path:
-    return cache / "extract" / f"{sha}-{engine}-{__version__}.json"
+def _write_atomic(target: Path, data: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(data, encoding="utf-8")
+    tmp.replace(target)
 
 
-def extract_cached(
-    path: str,
-    engine: EngineName,
-    limits: Limits,
-    max_memory: int,
-    cache: str | None,
-    isolate: bool = True,
-) -> dict[str, Any]:
-    """Extract and segment one file (in a bounded child), through the cache when given.
+def extract_document(
+    path: Path, options: ExtractOptions, cache: Path | None = None, sha: str | None = None
+) -> tuple[Extraction, bool]:
+    """The document and passages of one file, and whether the cache gave them.
 
-    Returns a JSON-able dict: document and passages, or error and code; with
-    ``cached`` telling whether the cache answered.
-    """
-    p = Path(path)
-    try:
-        sha = _sha256(p)
-    except OSError as exc:
-        return {
-            "path": path,
-            "error_code": "source-not-found",
-            "error": f"cannot read: {exc.strerror}",
-        }
-    target = _cache_file(Path(cache), sha, engine) if cache else None
-    if target is not None and target.is_file():
-        try:
-            data = json.loads(target.read_text(encoding="utf-8"))
-            return {"path": path, "cached": True, **data}
-        except (OSError, json.JSONDecodeError):
-            pass  # a damaged cache entry is rebuilt
-    if isolate and os.name == "posix":
-        outcome = process_isolated(p, engine, limits, max_memory)
-        if not outcome.ok:
-            return {"path": path, "error_code": outcome.error_code, "error": outcome.error}
-        assert outcome.document is not None and outcome.passages is not None
-        doc, passages = outcome.document, outcome.passages
+    Raises the file's :class:`TipscanError`."""
+    target = None
+    if cache is not None:
+        sha = sha or file_sha256(path)
+        target = cache / "extract" / f"{sha}-{options.engine}-{__version__}.json"
+        if target.is_file():
+            try:
+                return Extraction.model_validate_json(target.read_bytes()), True
+            except (OSError, ValidationError):
+                pass  # a damaged cache entry is rebuilt
+    if options.isolate:
+        extraction = extract_isolated(path, options.engine, options.limits, options.max_memory)
     else:
-        try:
-            doc, passages = process_file(p, engine=engine, limits=limits)
-        except TipscanError as exc:
-            return {"path": path, "error_code": exc.code, "error": exc.message}
-    data = {
-        "document": doc.model_dump(mode="json"),
-        "passages": [x.model_dump(mode="json") for x in passages],
-    }
+        doc, passages = process_file(path, engine=options.engine, limits=options.limits)
+        extraction = Extraction(document=doc, passages=passages)
     if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        tmp.replace(target)
-    return {"path": path, "cached": False, **data}
+        _write_atomic(target, extraction.model_dump_json())
+    return extraction, False
 
 
 def passage_inputs(doc: Document, passages: Sequence[Passage], doc_type: str) -> list[PassageInput]:
@@ -172,83 +185,144 @@ def passage_inputs(doc: Document, passages: Sequence[Passage], doc_type: str) ->
     ]
 
 
-def score_corpus(
-    paths: Iterable[str | Path],
+def classify_document(
+    extraction: Extraction,
     model: Model,
     *,
+    hints: DocumentHints,
+    name: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScoredDocument:
+    """Title and type resolved (hints win), passages classified, coverage computed.
+
+    ``name`` is the document's path or upload name: reports cite it, and it is
+    the title when the document gave none but its (possibly stored) file name.
+    ``progress`` hears (pages classified, pages) as the passages go through."""
+    doc, passages = extraction.document, extraction.passages
+    source = Path(name).name
+    title = hints.title or (source if doc.title == doc.source else doc.title)
+    doc = doc.model_copy(update={"title": title, "source": source})
+    type_source: Literal["meta", "given", "inferred"]
+    if hints.doc_type:
+        doc_type, type_source = hints.doc_type, hints.origin
+    else:
+        doc_type, type_source = infer_doc_type(doc.title, doc.text[:3000]), "inferred"
+    inputs = passage_inputs(doc, passages, doc_type)
+    predictions: list[Prediction] = []
+    for start in range(0, len(inputs), CHUNK):
+        predictions += model.predict(inputs[start : start + CHUNK])
+        if progress is not None:
+            done = passages[min(start + CHUNK, len(passages)) - 1].page_end
+            progress(min(done, doc.page_count), doc.page_count)
+    coverage = cover_document(
+        doc,
+        passages,
+        predictions,
+        model.meta,
+        path=name,
+        doc_type=doc_type,
+        doc_type_source=type_source,
+        country=hints.country,
+    )
+    return ScoredDocument(
+        document=doc, passages=passages, predictions=predictions, coverage=coverage
+    )
+
+
+def score_document(
+    path: Path,
+    model: Model,
+    *,
+    hints: DocumentHints | None = None,
+    name: str | None = None,
+    options: ExtractOptions = ExtractOptions(),
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScoredDocument:
+    """One document, file to coverage; ``name`` is how reports cite it (default: the path).
+
+    Raises the file's :class:`TipscanError` when it cannot be read."""
+    extraction, cached = extract_document(path, options, cache)
+    scored = classify_document(
+        extraction, model, hints=hints or DocumentHints(), name=name or str(path), progress=progress
+    )
+    scored.cached = cached
+    return scored
+
+
+def result_key(
+    sha: str, options: ExtractOptions, model: str, hints: DocumentHints, name: str
+) -> str:
+    """The result cache's key: everything a document's coverage depends on."""
+    parts = [sha, options.engine, __version__, model, hints.model_dump_json(), name]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def score_corpus(
+    paths: Iterable[str | Path],
+    model: ModelRef,
+    *,
     country: str | None = None,
-    meta: dict[str, DocMeta] | None = None,
-    engine: EngineName = DEFAULT_ENGINE,
-    limits: Limits = DEFAULT_LIMITS,
-    max_memory: int = DEFAULT_MAX_MEMORY,
+    meta: dict[str, DocumentHints] | None = None,
+    options: ExtractOptions = ExtractOptions(),
     workers: int | None = None,
     cache: Path | None = None,
     progress: Progress | None = None,
     stats: RunStats | None = None,
 ) -> Coverage:
-    """Extract, classify and cover every document under ``paths``; failures are listed, not raised."""
+    """Score every document under ``paths``; failures are listed, not raised."""
+    from .workpool import Task, run_tasks
+
     files = [str(f) for f in expand_paths(paths)]
     meta = meta or {}
     stats = stats if stats is not None else RunStats()
     say = progress or (lambda _what, _done, _total: None)
-    results: dict[str, dict[str, Any]] = {}
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(files) or 1))
-    cache_arg = str(cache) if cache else None
-    say("extract", 0, len(files))
-    if n_workers == 1:
-        for i, f in enumerate(files, 1):
-            results[f] = extract_cached(f, engine, limits, max_memory, cache_arg)
-            say("extract", i, len(files))
-    else:
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {
-                pool.submit(extract_cached, f, engine, limits, max_memory, cache_arg): f
-                for f in files
-            }
-            for i, fut in enumerate(as_completed(futures), 1):
-                f = futures[fut]
-                try:
-                    results[f] = fut.result()
-                except Exception as exc:  # a worker that died: this file fails, the batch goes on
-                    results[f] = {"path": f, "error_code": "internal-error", "error": str(exc)}
-                say("extract", i, len(files))
-
-    documents: list[DocumentCoverage] = []
-    failures: list[Failure] = []
-    say("classify", 0, len(files))
-    for i, f in enumerate(files, 1):
-        r = results[f]
-        if "error" in r:
-            failures.append(Failure(path=f, code=r["error_code"], message=r["error"]))
+    results: dict[str, DocumentCoverage | Failure] = {}
+    todo: list[Task] = []
+    for f in files:
+        try:
+            sha = file_sha256(Path(f))
+        except TipscanError as exc:
+            results[f] = Failure(path=f, code=exc.code, message=exc.message)
             continue
-        if r.get("cached"):
+        hints = lookup_hints(meta, f, sha)
+        if country and not hints.country:
+            hints = hints.model_copy(update={"country": country})
+        key = result_key(sha, options, model.name, hints, f) if cache else None
+        hit = _read_result(cache, key) if cache and key else None
+        if hit is not None:
+            results[f] = hit
             stats.cache_hits += 1
         else:
-            stats.cache_misses += 1
-            stats.extracted.append(f)
-        doc = Document.model_validate(r["document"])
-        passages = [Passage.model_validate(p) for p in r["passages"]]
-        given = _lookup(meta, f, doc.id)
-        if given and given.title:
-            doc = doc.model_copy(update={"title": given.title})
-        if given and given.doc_type:
-            doc_type, source = given.doc_type, "meta"
-        else:
-            doc_type, source = infer_doc_type(doc.title, doc.text[:3000]), "inferred"
-        preds = model.predict(passage_inputs(doc, passages, doc_type)) if passages else []
-        documents.append(
-            cover_document(
-                doc,
-                passages,
-                preds,
-                model.meta,
-                path=f,
-                doc_type=doc_type,
-                doc_type_source=source,
-                country=(given.country if given and given.country else country),
-            )
-        )
-        say("classify", i, len(files))
+            todo.append(Task(path=f, sha=sha, hints=hints, result_key=key))
+    if todo:
+        started = lambda: say("score", len(results), len(files))  # noqa: E731
+        for task, outcome in run_tasks(todo, model, options, cache, workers, started):
+            results[task.path] = outcome
+            if isinstance(outcome, DocumentCoverage):
+                stats.cache_misses += 1
+                stats.extracted.append(task.path)
+            say("score", len(results), len(files))
+    else:
+        say("score", len(results), len(files))
+    documents = [r for f in files if isinstance(r := results[f], DocumentCoverage)]
+    failures = [r for f in files if isinstance(r := results[f], Failure)]
     return cover_corpus(documents, failures, model.name, model.meta, country=country)
+
+
+def _read_result(cache: Path, key: str) -> DocumentCoverage | None:
+    target = result_path(cache, key)
+    if not target.is_file():
+        return None
+    try:
+        return DocumentCoverage.model_validate_json(target.read_bytes())
+    except (OSError, ValidationError):
+        return None
+
+
+def result_path(cache: Path, key: str) -> Path:
+    return cache / "results" / f"{key}.json"
+
+
+def write_result(cache: Path, key: str, coverage: DocumentCoverage) -> None:
+    _write_atomic(result_path(cache, key), coverage.model_dump_json(by_alias=True))

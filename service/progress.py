@@ -24,18 +24,26 @@ def progress_reporter() -> Iterator[Callable[[str, int, int], None]]:
     )
 
     bars: dict[str, TaskID] = {}
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description:10}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=False,
-    ) as progress:
+    )
 
-        def report(what: str, done: int, total: int) -> None:
-            if what not in bars:
-                bars[what] = progress.add_task(what, total=total)
-            progress.update(bars[what], completed=done, total=total)
+    def report(what: str, done: int, total: int) -> None:
+        # The display (and its refresh thread) starts with the first report, so that
+        # work forked before it never inherits a half-drawn terminal.
+        if not progress.live.is_started:
+            progress.start()
+        if what not in bars:
+            bars[what] = progress.add_task(what, total=total)
+        progress.update(bars[what], completed=done, total=total)
 
+    try:
         yield report
+    finally:
+        if progress.live.is_started:
+            progress.stop()

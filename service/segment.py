@@ -148,8 +148,12 @@ def _sentencizer():
 
 
 def prepare() -> None:
-    """Build now what segmentation otherwise builds on first need (spaCy's sentencizer)."""
+    """Build now what segmentation otherwise builds on first need (spaCy's sentencizer,
+    the language identifier), so that children forked afterwards start with them."""
+    from .lang import _identifier
+
     _sentencizer()
+    _identifier()
 
 
 def _toc_blocks(doc: Document) -> set[int]:

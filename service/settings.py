@@ -1,34 +1,30 @@
 """Service configuration, the same for every command: flags, else environment, else defaults.
 
-``TIPSCAN_DATA_DIR`` is where uploaded files (and, by default, the SQLite
-store) live; ``TIPSCAN_DB`` is a SQLAlchemy URL for the store
-(``postgresql+psycopg://...`` for PostgreSQL).
+Each setting ``name`` is read from ``TIPSCAN_<NAME>`` (pydantic-settings), with
+three shorter names kept: ``TIPSCAN_DB`` (a SQLAlchemy URL for the store,
+``postgresql+psycopg://...`` for PostgreSQL), ``TIPSCAN_JOB_TIMEOUT`` and
+``TIPSCAN_MODELS`` (the models folder). ``TIPSCAN_DATA_DIR`` is where uploaded
+files (and, by default, the SQLite store) live.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .batch import DEFAULT_MAX_MEMORY
-from .errors import TipscanError
-from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, EngineName, Limits
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingsError
+from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, EngineName, Limits
 
 
-class SettingsError(TipscanError):
-    code = "invalid-settings"
-
-
-def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``TIPSCAN_DATA_DIR``, else ``$XDG_DATA_HOME/tipscan``, else ``~/.local/share/tipscan``."""
-    env = os.environ if env is None else env
-    if env.get("TIPSCAN_DATA_DIR"):
-        return Path(env["TIPSCAN_DATA_DIR"]).expanduser()
-    if env.get("XDG_DATA_HOME"):
-        return Path(env["XDG_DATA_HOME"]) / "tipscan"
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/tipscan``, else ``~/.local/share/tipscan``."""
+    if os.environ.get("XDG_DATA_HOME"):
+        return Path(os.environ["XDG_DATA_HOME"]) / "tipscan"
     return Path.home() / ".local" / "share" / "tipscan"
 
 
@@ -36,60 +32,55 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-# Setting name -> (environment variable, type).
-_ENV: dict[str, tuple[str, type]] = {
-    "db_url": ("TIPSCAN_DB", str),
-    "workers": ("TIPSCAN_WORKERS", int),
-    "max_upload_mb": ("TIPSCAN_MAX_UPLOAD_MB", float),
-    "max_pages": ("TIPSCAN_MAX_PAGES", int),
-    "job_timeout_s": ("TIPSCAN_JOB_TIMEOUT", float),
-    "max_memory_mb": ("TIPSCAN_MAX_MEMORY_MB", int),
-    "model": ("TIPSCAN_MODEL", str),
-}
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TIPSCAN_", frozen=True, extra="forbid", populate_by_name=True
+    )
 
-
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    db_url: str
-    workers: int = 2
-    max_upload_mb: float = 50.0
-    max_pages: int = DEFAULT_LIMITS.max_pages
-    job_timeout_s: float = DEFAULT_LIMITS.timeout_s
-    max_memory_mb: int = DEFAULT_MAX_MEMORY // 2**20
-    max_classify_batch: int = 256
-    max_json_mb: float = 16.0
+    data_dir: Path = Field(default_factory=default_data_dir)
+    db_url: str = Field(default="", validation_alias=AliasChoices("db_url", "TIPSCAN_DB"))
+    workers: int = Field(default=2, ge=1)
+    max_upload_mb: float = Field(default=50.0, gt=0)
+    max_pages: int = Field(default=DEFAULT_LIMITS.max_pages, ge=1)
+    job_timeout_s: float = Field(
+        default=DEFAULT_LIMITS.timeout_s,
+        gt=0,
+        validation_alias=AliasChoices("job_timeout_s", "TIPSCAN_JOB_TIMEOUT"),
+    )
+    max_memory_mb: int = Field(default=DEFAULT_MAX_MEMORY // 2**20, ge=64)
+    max_classify_batch: int = Field(default=256, ge=1)
+    max_json_mb: float = Field(default=16.0, gt=0)
     model: str | None = None
+    models_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("models_dir", "TIPSCAN_MODELS")
+    )
     engine: EngineName = DEFAULT_ENGINE
     # How often idle workers look for jobs queued by another process.
-    poll_s: float = 1.0
+    poll_s: float = Field(default=1.0, gt=0)
+
+    @field_validator("data_dir", "models_dir")
+    @classmethod
+    def _home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @model_validator(mode="after")
+    def _store_beside_data(self) -> Settings:
+        if not self.db_url:
+            object.__setattr__(self, "db_url", sqlite_url(self.data_dir / "tipscan.db"))
+        return self
 
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+    def load(cls, **flags: Any) -> Settings:
         """Settings from flags (those not None), else the environment, else the defaults."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for name, (var, kind) in _ENV.items():
-            raw = env.get(var)
-            if raw:
-                try:
-                    values[name] = kind(raw)
-                except ValueError:
-                    raise SettingsError(
-                        f"{var}={raw!r} is not a valid {kind.__name__}; fix or unset it"
-                    ) from None
-        values.update({k: v for k, v in flags.items() if v is not None})
-        data_dir = Path(values.pop("data_dir", None) or default_data_dir(env)).expanduser()
-        db_url = values.pop("db_url", None) or sqlite_url(data_dir / "tipscan.db")
-        settings = cls(data_dir=data_dir, db_url=db_url, **values)
-        settings.check()
-        return settings
-
-    def check(self) -> None:
-        if self.workers < 1:
-            raise SettingsError("workers must be at least 1")
-        if self.max_upload_mb <= 0 or self.max_pages < 1:
-            raise SettingsError("the upload size and page limits must be positive")
+        try:
+            return cls(**{k: v for k, v in flags.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else "settings"
+            raise SettingsError(
+                f"{name}={first.get('input')!r}: {first['msg']}; fix the flag or the "
+                f"TIPSCAN_{name.upper()} variable"
+            ) from None
 
     @property
     def max_upload_bytes(self) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable, Sequence
@@ -24,13 +23,12 @@ from typing import Any
 import numpy as np
 
 from .annotations import final_labels, load_annotations, snapshot_hash
-from .classify import FLAG_RULES, FLAG_THRESHOLD, FORMAT, scorer_class
+from .classify import FLAG_RULES, FLAG_THRESHOLD, scorer_class, write_model_folder
 from .errors import ModelError
 from .evaluate import best_threshold, flag_metrics, label_metrics
 from .labels import FLAGS, LABEL_IDS
 from .lexicon import default_lexicon
 from .model import PassageInput
-from .modelcard import render_card
 from .split import load_split
 
 Progress = Callable[[str], None]
@@ -273,7 +271,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for pkg in ("tipscan", "scikit-learn", "skops", "spacy", "numpy", "scipy"):
+    for pkg in ("tipscan", "scikit-learn", "spacy", "numpy", "scipy"):
         with suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
     return out
@@ -339,59 +337,50 @@ def train_model(
             f"{doc_rule.get('chosen_on', 0)} complete documents)"
         )
 
-    folder.mkdir(parents=True)
-    try:
-        scorer.save(folder)
-        shutil.copy(config_path, folder / "config.toml")
-        support = {
-            p: {label: int(d.y[:, j].sum()) for j, label in enumerate(LABEL_IDS)}
-            for p, d in (("train", train), ("dev", dev), ("test", test))
-        }
-        meta = {
-            "format": FORMAT,
-            "name": name,
-            "kind": cfg["model"]["kind"],
-            "description": cfg["model"].get("description", ""),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "labels": list(LABEL_IDS),
-            "flags": list(FLAGS),
-            "thresholds": thresholds,
-            "threshold_source": tuned.sources,
-            "modes": scorer.modes,
-            "flag_rules": rules,
-            "flag_thresholds": dict.fromkeys(FLAGS, FLAG_THRESHOLD),
-            "flag_dev_accuracy_by_rule": tuned.flag_accuracy,
-            "annotation_snapshot": snapshot_hash(annotations),
-            "split": {"name": split_path.stem, "path": str(split_path)},
-            "git_commit": _git_commit(),
-            "config": cfg,
-            "sizes": {
-                "train": {"passages": len(train.items), "documents": len(set(train.docs))},
-                "dev": {"passages": len(dev.items), "documents": len(set(dev.docs))},
-                "test": {"passages": len(test.items), "documents": len(set(test.docs))},
-            },
-            "support": support,
-            "dev": dev_metrics,
-            "test": test_metrics,
-            "cv": cv_metrics,
-            "ablation": ablation,
-            "document_rule": doc_rule,
-            "versions": _versions(),
-        }
-        (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        (folder / "MODEL_CARD.md").write_text(render_card(meta), encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    support = {
+        p: {label: int(d.y[:, j].sum()) for j, label in enumerate(LABEL_IDS)}
+        for p, d in (("train", train), ("dev", dev), ("test", test))
+    }
+    meta = {
+        "name": name,
+        "kind": cfg["model"]["kind"],
+        "description": cfg["model"].get("description", ""),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "labels": list(LABEL_IDS),
+        "flags": list(FLAGS),
+        "thresholds": thresholds,
+        "threshold_source": tuned.sources,
+        "modes": scorer.modes,
+        "flag_rules": rules,
+        "flag_thresholds": dict.fromkeys(FLAGS, FLAG_THRESHOLD),
+        "flag_dev_accuracy_by_rule": tuned.flag_accuracy,
+        "annotation_snapshot": snapshot_hash(annotations),
+        "split": {"name": split_path.stem, "path": str(split_path)},
+        "git_commit": _git_commit(),
+        "config": cfg,
+        "sizes": {
+            "train": {"passages": len(train.items), "documents": len(set(train.docs))},
+            "dev": {"passages": len(dev.items), "documents": len(set(dev.docs))},
+            "test": {"passages": len(test.items), "documents": len(set(test.docs))},
+        },
+        "support": support,
+        "dev": dev_metrics,
+        "test": test_metrics,
+        "cv": cv_metrics,
+        "ablation": ablation,
+        "document_rule": doc_rule,
+        "versions": _versions(),
+    }
+    write_model_folder(folder, scorer, meta, Path(config_path).read_text(encoding="utf-8"))
     return folder
 
 
 def evaluate_model(model: Any, annotations: Path | str, split: str) -> dict[str, Any]:
     """Score a loaded model on one part of its own frozen split."""
-    parts = split_dataset(load_dataset(annotations), model.meta["split"]["path"])
+    parts = split_dataset(load_dataset(annotations), model.meta.split.path)
     if split not in parts:
         raise ModelError(f"unknown split part {split!r}; use train, dev or test")
-    return evaluate_scorer(model.scorer, parts[split], model.thresholds, model.meta["flag_rules"])
+    return evaluate_scorer(model.scorer, parts[split], model.thresholds, model.meta.flag_rules)
 
 
 __all__: Sequence[str] = ("evaluate_model", "load_dataset", "read_config", "train_model")

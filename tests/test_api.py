@@ -25,8 +25,8 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from service.api import create_app
-from service.classify import Model, load_model
-from service.errors import ModelError
+from service.classify import Model
+from service.errors import SettingsError
 from service.labels import LABEL_IDS
 from service.settings import Settings
 from service.store import MAX_ATTEMPTS, Store
@@ -40,14 +40,6 @@ with warnings.catch_warnings():
 TIP_BILL = "brb/trafficking-in-persons-prevention-bill-2016.pdf"
 AC_BILL = "brb/prevention-of-corruption-bill-2021.pdf"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def model() -> Model:
-    try:
-        return load_model()
-    except ModelError as exc:
-        pytest.skip(f"no model to serve: {exc.message}")
 
 
 @dataclass
@@ -65,7 +57,7 @@ class Api:
 @pytest.fixture(scope="module")
 def api(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     data = tmp_path_factory.mktemp("api-data")
-    settings = Settings.load(env={}, data_dir=data, max_upload_mb=1.0, workers=2, poll_s=0.2)
+    settings = Settings.load(data_dir=data, max_upload_mb=1.0, workers=2, poll_s=0.2)
     app = create_app(settings, model=model)
     with TestClient(app) as client:
         store: Store = app.state.store
@@ -529,7 +521,7 @@ def test_a_file_name_is_data_never_a_path(api: Api) -> None:
 
 
 def test_the_page_limit_fails_the_job_with_the_reason(model: Model, tmp_path: Path) -> None:
-    settings = Settings.load(env={}, data_dir=tmp_path, max_pages=5, workers=1, poll_s=0.2)
+    settings = Settings.load(data_dir=tmp_path, max_pages=5, workers=1, poll_s=0.2)
     with TestClient(create_app(settings, model=model)) as client:
         key = client.app.state.store.create_key("annotator")[1]  # type: ignore[attr-defined]
         h = {"X-API-Key": key}
@@ -590,13 +582,25 @@ def test_a_job_is_claimed_once_and_recovered_after_a_crash(tmp_path: Path) -> No
         store.close()
 
 
-def test_settings_come_from_flags_then_environment(tmp_path: Path) -> None:
+def test_settings_come_from_flags_then_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = {"TIPSCAN_DATA_DIR": str(tmp_path), "TIPSCAN_MAX_UPLOAD_MB": "5", "TIPSCAN_WORKERS": "3"}
-    s = Settings.load(env=env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    s = Settings.load()
     assert s.data_dir == tmp_path and s.db_url == f"sqlite:///{tmp_path / 'tipscan.db'}"
     assert s.max_upload_bytes == 5 * 2**20 and s.workers == 3
-    s = Settings.load(env={**env, "TIPSCAN_DB": "sqlite:///x.db"}, workers=1, db_url=None)
-    assert s.db_url == "sqlite:///x.db" and s.workers == 1
+    monkeypatch.setenv("TIPSCAN_DB", "sqlite:///x.db")
+    monkeypatch.setenv("TIPSCAN_MODELS", str(tmp_path / "m"))
+    s = Settings.load(workers=1, db_url=None)
+    assert s.db_url == "sqlite:///x.db" and s.workers == 1 and s.models_dir == tmp_path / "m"
+
+
+def test_a_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIPSCAN_WORKERS", "many")
+    with pytest.raises(SettingsError, match="TIPSCAN_WORKERS"):
+        Settings.load()
 
 
 def test_keys_create_prints_the_key_alone(tmp_path: Path) -> None:
@@ -743,34 +747,35 @@ def _assert_no_process_left(port: int) -> None:
     assert not left, f"processes of the killed server still run: {left}"
 
 
+def _wait_for_a_running_job(srv: Server, job_ids: list[str], deadline_s: float = 60) -> str | None:
+    """Poll the jobs' states until one is ``running``; None if they all ended first."""
+    assert srv.client is not None
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        states = {
+            j: srv.client.get(f"/v1/jobs/{j}", headers=_headers(srv)).json()["state"]
+            for j in job_ids
+        }
+        running = next((j for j, state in states.items() if state == "running"), None)
+        if running is not None or all(s in ("done", "failed") for s in states.values()):
+            return running
+        time.sleep(0.01)  # the poll interval: leave the server's one worker the CPU
+    raise AssertionError(f"no job ran within {deadline_s} s:\n" + srv.log.read_text())
+
+
 def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> None:
     """kill -9 while a job runs; the restarted server (same store and files) finishes it."""
-    big = [
-        "lka/anti-corruption-act-2023.pdf",
-        "brb/integrity-in-public-life-bill-2023.pdf",
-        "lka/victims-witnesses-protection-act-2023.pdf",
-        "brb/whistleblower-protection-act-2021.pdf",
-    ]
-    # Without ../shared/corpus, the sample corpus's other PDFs stand in.
-    names = [x for x in big if (SHARED / x).exists()] or [
-        AC_BILL,
-        "lka/saarc-trafficking-convention-act-2005.pdf",
-    ]
+    # Two documents queue two jobs on the one worker: if the first ends between the poll
+    # that saw it running and the kill, the second runs after the restart.
+    names = ["lka/anti-corruption-act-2023.pdf", "brb/integrity-in-public-life-bill-2023.pdf"]
+    if not all((SHARED / x).exists() for x in names):
+        names = [AC_BILL, "lka/saarc-trafficking-convention-act-2005.pdf"]  # in corpus/
     uploaded = [_upload(server, rel) for rel in names]
     job_ids = [u["job"]["id"] for u in uploaded]
     interrupted: list[str] = []
-    for _ in range(3):  # the job seen running may finish between the poll and the kill
-        poller = server.client
-        assert poller is not None
-        end = time.monotonic() + 120
-        running = None
-        while running is None and time.monotonic() < end:
-            states = {j: poller.get(f"/v1/jobs/{j}", headers=_headers(server)).json()["state"]
-                      for j in job_ids}  # fmt: skip
-            running = next((j for j, state in states.items() if state == "running"), None)
-            if all(state in ("done", "failed") for state in states.values()):
-                break
-        assert running is not None, "no job was ever seen running"
+    while not interrupted:
+        running = _wait_for_a_running_job(server, job_ids)
+        assert running is not None, "every job ended before one was seen running"
         port = server.port
         server.stop(signal.SIGKILL)
         _assert_no_process_left(port)
@@ -780,15 +785,13 @@ def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> 
         finally:
             store.close()
         server.start()
-        if interrupted:
-            break
-    assert interrupted, "every kill landed between two jobs"
+    assert len(interrupted) == 1  # one worker: the job it was running when killed
 
     client = server.client
     assert client is not None
     get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
     for job_id in job_ids:
-        job = wait_for_job(get, job_id, deadline_s=180)
+        job = wait_for_job(get, job_id, deadline_s=60)
         assert job["state"] == "done", job
         if job_id in interrupted:
             assert job["attempts"] >= 2

@@ -44,24 +44,22 @@ def check_invariants(base, row: dict[str, str], engine: str = "pdfium") -> None:
     assert doc.language == expected or expected in {p.language for p in passages}
 
 
-@pytest.mark.parametrize("row", SAMPLE_ROWS, ids=[r["path"] for r in SAMPLE_ROWS])
-def test_sample_corpus_document(row: dict[str, str]) -> None:
-    if "scanned" in row["format"]:
-        import shutil
+def _params(rows: list[dict[str, str]]) -> list:  # type: ignore[type-arg]
+    """One case per document; scanned ones need OCR (skipped, with the reason, without it)."""
+    return [
+        pytest.param(r, id=r["path"], marks=[pytest.mark.ocr] if "scanned" in r["format"] else [])
+        for r in rows
+    ]
 
-        if shutil.which("tesseract") is None:
-            pytest.skip("scanned document: needs tesseract")
+
+@pytest.mark.parametrize("row", _params(SAMPLE_ROWS))
+def test_sample_corpus_document(row: dict[str, str]) -> None:
     check_invariants(SAMPLE, row)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("row", SHARED_ROWS, ids=[r["path"] for r in SHARED_ROWS])
+@pytest.mark.parametrize("row", _params(SHARED_ROWS))
 def test_every_shared_document_extracts(row: dict[str, str]) -> None:
-    if "scanned" in row["format"]:
-        import shutil
-
-        if shutil.which("tesseract") is None:
-            pytest.skip("scanned document: needs tesseract")
     check_invariants(SHARED, row)
 
 

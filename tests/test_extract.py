@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 
 import pytest
 
@@ -14,7 +13,7 @@ from tests.conftest import corpus_file
 SCANNED = "lka/passport-exit-permit-amendment-1980-scanned.pdf"
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs the tesseract binary")
+@pytest.mark.ocr
 def test_scanned_pdf_is_ocred_when_tesseract_is_installed() -> None:
     doc = extract_document(corpus_file(SCANNED).read_bytes(), "scanned.pdf")
     assert all(p.ocr for p in doc.pages)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from service.extract import extract_document
 from service.segment import segment_document
+from tests.conftest import corpus_file
 
 
 def numbers(passages, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -40,8 +40,6 @@ def test_uncac_language_is_detected_per_passage(extracted):  # type: ignore[no-u
 
 
 def test_tvpa_sections_complete_and_in_order(extracted):  # type: ignore[no-untyped-def]
-    from tests.conftest import corpus_file
-
     path = corpus_file("usa/22-usc-ch78-trafficking-victims-protection.md")
     headings = re.findall(r"^#### §\s*(\w+)\.", path.read_text("utf-8"), re.M)
     expected = list(dict.fromkeys(headings))
@@ -136,14 +134,44 @@ def test_passage_ids_are_stable_and_offsets_index_the_text(extracted):  # type: 
         assert p.doc_id == doc.id and p.id.startswith(doc.id[:16])
 
 
-def test_plain_text_numbered_actions_keep_their_numbers(extracted):  # type: ignore[no-untyped-def]
-    from tests.conftest import corpus_file
+# The Brazilian national plan against trafficking (plain text): six axes ("Eixo 1 - ...")
+# of numbered actions (metas), 62 in all, each axis numbering from 1.
+BRAZIL_PLAN = "bra/iii-pnetp-metas-lagcrs.txt"
+BRAZIL_AXES = {
+    "Eixo 1 - Gestão da Política": 12,
+    "Eixo 2 - Gestão da Informação": 9,
+    "Eixo 3 - Capacitação": 12,
+    "Eixo 4 - Responsabilização": 11,
+    "Eixo 5 - Assistência à Vítima": 9,
+    "Eixo 6 - Prevenção e conscientização pública": 9,
+}
 
-    text = corpus_file("nld/aanwijzing-mensenhandel.md").read_text("utf-8")
-    doc = extract_document(text.encode(), "aanwijzing.md")
-    passages = segment_document(doc)
-    assert passages and all(p.text.strip() for p in passages)
-    assert doc.language == "nl"
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="segment drops short numbered actions whose number recurs later (Eixo 3 loses "
+    "2-4 and 6-9, Eixo 4 loses 1-4) as if they were a table of contents; remove this "
+    "mark when _toc_blocks keeps them",
+)
+def test_plain_text_numbered_actions_keep_their_numbers(extracted):  # type: ignore[no-untyped-def]
+    """Each action is a passage of its own, under its axis, cited by its own number."""
+    _doc, passages = extracted(BRAZIL_PLAN)
+    numbers_by_axis: dict[str, list[int]] = {}
+    for p in passages:
+        if not p.heading:
+            continue  # the plan's title line
+        m = re.search(r"(\d+)$", p.citation)
+        assert m, p.citation
+        assert p.text.startswith(f"{m.group(1)}. "), (p.citation, p.text[:40])
+        numbers_by_axis.setdefault(p.heading[-1], []).append(int(m.group(1)))
+    assert numbers_by_axis == {axis: list(range(1, n + 1)) for axis, n in BRAZIL_AXES.items()}
+    # No action is lost: each line of the source is in a passage.
+    source = corpus_file(BRAZIL_PLAN).read_text("utf-8")
+    actions = re.findall(r"^\d+\. .+$", source, re.M)
+    assert len(actions) == sum(BRAZIL_AXES.values()) == 62
+    text = "\n".join(p.text for p in passages)
+    assert [a for a in actions if a not in text] == []
 
 
 @pytest.mark.parametrize(
@@ -161,7 +189,6 @@ def test_passages_are_on_the_pages_they_claim(extracted, rel: str):  # type: ign
     import pypdfium2 as pdfium
 
     from service.extract.normalize import normalize_inline
-    from tests.conftest import corpus_file
 
     def squash(s: str) -> str:
         # Labels "(a)", "(iv)", "3." are often drawn apart from their text in

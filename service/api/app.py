@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .. import __version__
-from ..classify import Model, load_model
+from ..classify import Model, load_model, models_dir
 from ..jobs import WorkerPool
 from ..settings import Settings
 from ..store import Store
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store.open(settings.db_url, settings.data_dir)
         try:
-            loaded = model or load_model(settings.model)
+            loaded = model or load_model(settings.model, models_dir(settings.models_dir))
             pool = WorkerPool(store, loaded, settings)
             app.state.store, app.state.model, app.state.pool = store, loaded, pool
             pool.start()

@@ -13,12 +13,11 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from ..errors import Forbidden, Unauthorized
 from ..store import ROLES
 from .deps import StoreDep
-from .problems import Problem
 
 RANK = {role: i for i, role in enumerate(ROLES)}
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tipscan"'}
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: KEY")
@@ -42,22 +41,15 @@ def require(role: str) -> Callable[..., Principal]:
     ) -> Principal:
         key = (bearer.credentials if bearer else None) or header
         if not key:
-            raise Problem(
-                401,
-                "unauthorized",
+            raise Unauthorized(
                 "this needs an API key, sent as 'Authorization: Bearer KEY' or 'X-API-Key: KEY' "
-                "(an admin creates one with `tipscan keys create`)",
-                headers=CHALLENGE,
+                "(an admin creates one with `tipscan keys create`)"
             )
         row = store.find_key(key.strip())
         if row is None:
-            raise Problem(
-                401, "unauthorized", "the API key is unknown or revoked", headers=CHALLENGE
-            )
+            raise Unauthorized("the API key is unknown or revoked")
         if RANK[row["role"]] < RANK[role]:
-            raise Problem(
-                403,
-                "forbidden",
+            raise Forbidden(
                 f"this needs the {role} role or above; this key has the {row['role']} role",
             )
         return Principal(row["id"], row["role"])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ..errors import TooManyPassages
 from .auth import Reader
 from .deps import ModelDep, SettingsDep
-from .problems import PROBLEM_RESPONSES, Problem
+from .problems import PROBLEM_RESPONSES
 from .schemas import ClassifyIn, ClassifyOut
 
 router = APIRouter(prefix="/v1", tags=["classify"], responses=PROBLEM_RESPONSES)
@@ -27,9 +28,7 @@ def classify(
     """Each passage's labels, all 18 scores and the two mention flags; ``explain=true``
     adds the lexicon terms behind them. At most 256 passages a request (configurable)."""
     if len(body.passages) > settings.max_classify_batch:
-        raise Problem(
-            413,
-            "too-many-passages",
+        raise TooManyPassages(
             f"{len(body.passages)} passages in one request; send at most "
             f"{settings.max_classify_batch} a request",
         )

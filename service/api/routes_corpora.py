@@ -9,12 +9,13 @@ from fastapi import APIRouter, Header, Query, Response
 
 from ..classify import Model
 from ..cover import cover_corpus
+from ..errors import JobFailed, NotAcceptable, NotFound, StillProcessing
 from ..model import Coverage, DocumentCoverage, Failure
 from ..report import render_csv, render_html, render_json, render_markdown
 from ..store import Store
 from .auth import Annotator, Reader
 from .deps import ModelDep, StoreDep
-from .problems import PROBLEM_RESPONSES, Problem
+from .problems import PROBLEM_RESPONSES
 from .schemas import CorpusIn, CorpusList, CorpusOut, corpus_out
 
 router = APIRouter(prefix="/v1/corpora", tags=["corpora"], responses=PROBLEM_RESPONSES)
@@ -56,9 +57,7 @@ def negotiate(accept: str | None) -> ReportFormat:
     for neg_q, _, media in sorted(ranges):
         if neg_q < 0 and media in _BY_MEDIA:
             return _BY_MEDIA[media]  # type: ignore[return-value]
-    raise Problem(
-        406,
-        "not-acceptable",
+    raise NotAcceptable(
         "the report comes as application/json, text/html, text/csv or text/markdown "
         "(or ask with ?format=json|html|csv|md)",
     )
@@ -67,7 +66,7 @@ def negotiate(accept: str | None) -> ReportFormat:
 def _get(store: Store, corpus_id: str) -> dict:
     row = store.get_corpus(corpus_id)
     if row is None:
-        raise Problem(404, "not-found", f"no corpus with id {corpus_id}")
+        raise NotFound(f"no corpus with id {corpus_id}")
     return row
 
 
@@ -76,9 +75,7 @@ def corpus_coverage(store: Store, model: Model, corpus: dict) -> Coverage:
     members = store.corpus_members(corpus["id"])
     pending = [d["id"] for d, _ in members if d["status"] in ("queued", "running")]
     if pending:
-        raise Problem(
-            409,
-            "not-ready",
+        raise StillProcessing(
             f"{len(pending)} of the corpus's {len(members)} documents are still being processed "
             f"(first: /v1/documents/{pending[0]}); ask again when their jobs are done",
         )
@@ -94,7 +91,7 @@ def corpus_coverage(store: Store, model: Model, corpus: dict) -> Coverage:
             failures.append(
                 Failure(
                     path=path,
-                    code=job.get("error_code") or "failed",
+                    code=job.get("error_code") or JobFailed.code,
                     message=job.get("error") or "the document could not be processed",
                 )
             )
@@ -134,7 +131,7 @@ def get_corpus(corpus_id: str, _who: Reader, store: StoreDep) -> CorpusOut:
 @router.delete("/{corpus_id}", status_code=204, summary="Delete a corpus (not its documents)")
 def delete_corpus(corpus_id: str, _who: Annotator, store: StoreDep) -> Response:
     if not store.delete_corpus(corpus_id):
-        raise Problem(404, "not-found", f"no corpus with id {corpus_id}")
+        raise NotFound(f"no corpus with id {corpus_id}")
     return Response(status_code=204)
 
 

@@ -11,13 +11,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from ..doctype import DOC_TYPES
+from ..errors import (
+    DocumentFailed,
+    EmptyDocument,
+    InvalidRequest,
+    JobFailed,
+    NotFound,
+    StillProcessing,
+    UnsupportedMediaType,
+)
 from ..extract import sniff_format
 from ..labels import LABEL_IDS
 from ..model import DocumentCoverage
 from ..store import Staged, Store
 from .auth import Annotator, Reader
 from .deps import PoolDep, SettingsDep, StoreDep
-from .problems import PROBLEM_RESPONSES, Problem
+from .problems import PROBLEM_RESPONSES
 from .schemas import (
     DocumentList,
     DocumentOut,
@@ -61,18 +70,18 @@ def _field(form: Any, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise Problem(422, "invalid-request", f"the form field {name!r} must be text")
+        raise InvalidRequest(f"the form field {name!r} must be text")
     return value.strip() or None
 
 
 def _metadata(form: Any) -> tuple[str | None, str | None, str | None]:
     country, doc_type, title = (_field(form, k) for k in ("country", "doc_type", "title"))
     if country is not None and not re.fullmatch(r"[A-Za-z]{3}", country):
-        raise Problem(422, "invalid-request", "country must be an ISO 3166 alpha-3 code, e.g. BRB")
+        raise InvalidRequest("country must be an ISO 3166 alpha-3 code, e.g. BRB")
     if doc_type is not None and doc_type not in DOC_TYPES:
-        raise Problem(422, "invalid-request", f"doc_type must be one of {', '.join(DOC_TYPES)}")
+        raise InvalidRequest(f"doc_type must be one of {', '.join(DOC_TYPES)}")
     if title is not None and len(title) > 300:
-        raise Problem(422, "invalid-request", "title must be at most 300 characters")
+        raise InvalidRequest("title must be at most 300 characters")
     return (country.upper() if country else None), doc_type, title
 
 
@@ -93,7 +102,7 @@ def _sniff(staged: Staged) -> str:
 def _get(store: Store, doc_id: str) -> dict[str, Any]:
     row = store.get_document(doc_id)
     if row is None:
-        raise Problem(404, "not-found", f"no document with id {doc_id}")
+        raise NotFound(f"no document with id {doc_id}")
     return row
 
 
@@ -101,17 +110,13 @@ def _processed(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     """The document's stored results; 409 while its job runs or when it failed."""
     if row["status"] == "failed":
         job = store.get_job(row["job_id"]) or {}
-        raise Problem(
-            409,
-            "document-failed",
+        raise DocumentFailed(
             f"the document could not be processed: {job.get('error') or 'unknown reason'} "
-            f"({job.get('error_code') or 'failed'})",
+            f"({job.get('error_code') or JobFailed.code})",
         )
     result = store.get_result(row["id"]) if row["status"] == "done" else None
     if result is None:
-        raise Problem(
-            409,
-            "not-ready",
+        raise StillProcessing(
             f"the document is {row['status']}; poll /v1/jobs/{row['job_id']} until it is done",
         )
     return result
@@ -137,9 +142,7 @@ async def upload_document(
     again only if its last job failed."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise Problem(
-            415,
-            "unsupported-media-type",
+        raise UnsupportedMediaType(
             "send the document as multipart/form-data, in the field 'file'",
         )
     # Parsed here, not by FastAPI, so that the key is checked before the body is read.
@@ -147,7 +150,7 @@ async def upload_document(
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise Problem(422, "invalid-request", "send the document in the multipart field 'file'")
+            raise InvalidRequest("send the document in the multipart field 'file'")
         country, doc_type, title = _metadata(form)
         staged = await run_in_threadpool(store.files.stage, upload.file, settings.max_upload_bytes)
         filename = _clean_name(upload.filename)
@@ -155,7 +158,7 @@ async def upload_document(
         await form.close()
     try:
         if staged.size == 0:
-            raise Problem(422, "empty-document", "the file is empty (0 bytes)")
+            raise EmptyDocument("the file is empty (0 bytes)")
         fmt = await run_in_threadpool(_sniff, staged)
         added = await run_in_threadpool(
             lambda: store.add_document(
@@ -199,7 +202,7 @@ def get_document(doc_id: str, _who: Reader, store: StoreDep) -> DocumentOut:
 @router.delete("/{doc_id}", status_code=204, summary="Delete a document, its results and file")
 def delete_document(doc_id: str, _who: Annotator, store: StoreDep) -> Response:
     if not store.delete_document(doc_id):
-        raise Problem(404, "not-found", f"no document with id {doc_id}")
+        raise NotFound(f"no document with id {doc_id}")
     return Response(status_code=204)
 
 
@@ -219,9 +222,7 @@ def list_passages(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PassageList:
     if label is not None and label not in LABEL_IDS:
-        raise Problem(
-            422, "invalid-request", f"unknown label {label!r}; one of {', '.join(LABEL_IDS)}"
-        )
+        raise InvalidRequest(f"unknown label {label!r}; one of {', '.join(LABEL_IDS)}")
     result = _processed(store, _get(store, doc_id))
     items = json.loads(result["passages"])
     if label is not None:

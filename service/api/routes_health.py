@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ..errors import NotReady
 from .deps import ModelDep, PoolDep, StoreDep
-from .problems import MEDIA_TYPE, Problem, ProblemDetail
+from .problems import MEDIA_TYPE, ProblemDetail
 from .schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
@@ -26,12 +27,11 @@ def readyz(store: StoreDep, model: ModelDep, pool: PoolDep) -> Ready:
         store.ping()
         queued = store.queued_count()
     except Exception:
-        raise Problem(503, "not-ready", "the store cannot be reached") from None
+        raise NotReady("the store cannot be reached") from None
     if pool.alive() == 0:
-        raise Problem(503, "not-ready", "no job worker is running")
-    version = (model.meta.get("config") or {}).get("model", {}).get("version")
+        raise NotReady("no job worker is running")
     return Ready(
-        model={"name": model.name, "version": version, "kind": model.meta.get("kind")},
+        model={"name": model.name, "version": model.meta.version, "kind": model.meta.kind},
         workers=pool.alive(),
         queued=queued,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ..errors import NotFound
 from .auth import Reader
 from .deps import StoreDep
-from .problems import PROBLEM_RESPONSES, Problem
+from .problems import PROBLEM_RESPONSES
 from .schemas import JobOut, job_out
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
@@ -16,5 +17,5 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES
 def get_job(job_id: str, _who: Reader, store: StoreDep) -> JobOut:
     row = store.get_job(job_id)
     if row is None:
-        raise Problem(404, "not-found", f"no job with id {job_id}")
+        raise NotFound(f"no job with id {job_id}")
     return job_out(row)

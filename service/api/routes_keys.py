@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from ..errors import NotFound
 from .auth import Admin
 from .deps import StoreDep
-from .problems import PROBLEM_RESPONSES, Problem
+from .problems import PROBLEM_RESPONSES
 from .schemas import KeyIn, KeyOut
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=PROBLEM_RESPONSES)
@@ -27,5 +28,5 @@ def list_keys(_who: Admin, store: StoreDep) -> list[KeyOut]:
 @router.delete("/{key_id}", status_code=204, summary="Revoke a key")
 def revoke_key(key_id: str, _who: Admin, store: StoreDep) -> Response:
     if not store.revoke_key(key_id):
-        raise Problem(404, "not-found", f"no live key with id {key_id}")
+        raise NotFound(f"no live key with id {key_id}")
     return Response(status_code=204)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..errors import JobFailed
 from ..model import Passage, PassageInput, Prediction
 
 JobState = Literal["queued", "running", "done", "failed"]
@@ -142,7 +143,7 @@ class Ready(BaseModel):
 def job_out(row: dict[str, Any]) -> JobOut:
     error = None
     if row["state"] == "failed":
-        error = JobError(code=row["error_code"] or "failed", message=row["error"] or "")
+        error = JobError(code=row["error_code"] or JobFailed.code, message=row["error"] or "")
     return JobOut(
         id=row["id"],
         document_id=row["document_id"],

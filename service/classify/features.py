@@ -1,29 +1,33 @@
-"""Features for the scikit-learn classifier: the passage and its context, kept apart.
+"""Features for the linear classifier: the passage and its context, kept apart.
 
 A passage is read in its document: the title and type of the document and
 the heading path above the passage are separate feature groups, beside the
 passage's own words (word and character n-grams) and the lexicon's counts.
 Which groups a model uses is set by its training config, so that what each
-adds can be measured.
+adds can be measured. Vectorizers are fitted with scikit-learn and kept as
+:class:`~.vectorize.Tfidf` arrays.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from ..lexicon import default_lexicon
 from ..model import PassageInput
+from .vectorize import Tfidf
 
-GROUPS = ("text", "title", "heading", "doc_type", "lexicon")
+Group = Literal["text", "title", "heading", "doc_type", "lexicon"]
+GROUPS: tuple[str, ...] = get_args(Group)
+LEXICON_WIDTH = 20  # the two flags and the 18 labels
 
 
 def _vectorizers(groups: Sequence[str]) -> dict[str, Any]:
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
     v: dict[str, Any] = {}
     if "text" in groups:
         v["text_word"] = TfidfVectorizer(
@@ -54,32 +58,32 @@ def _column(items: Sequence[PassageInput], name: str) -> list[str]:
 
 
 class FeatureBuilder:
-    """Fits and applies the feature groups; its state is plain scikit-learn objects."""
+    """Fits (with scikit-learn) and applies (from arrays) the feature groups."""
 
-    def __init__(self, groups: Sequence[str], state: dict[str, Any] | None = None) -> None:
+    def __init__(self, groups: Sequence[str], vectorizers: dict[str, Tfidf] | None = None) -> None:
         unknown = set(groups) - set(GROUPS)
         if unknown:
             raise ValueError(f"unknown feature groups {sorted(unknown)}; known: {GROUPS}")
+        if not groups:
+            raise ValueError("a model needs at least one feature group")
         self.groups = tuple(groups)
-        self.vectorizers = state if state is not None else _vectorizers(self.groups)
+        self.vectorizers: dict[str, Tfidf] = vectorizers or {}
+
+    @property
+    def width(self) -> int:
+        lexicon = LEXICON_WIDTH if "lexicon" in self.groups else 0
+        return sum(v.width for v in self.vectorizers.values()) + lexicon
 
     def fit_transform(self, items: Sequence[PassageInput]) -> sparse.csr_matrix:
-        blocks = [v.fit_transform(_column(items, n)) for n, v in self.vectorizers.items()]
-        for v in self.vectorizers.values():
-            # Only for introspection, and large: every term cut by min_df/max_features.
-            if hasattr(v, "stop_words_"):
-                v.stop_words_ = None
-        return self._stack(blocks, items)
+        self.vectorizers = {}
+        for name, v in _vectorizers(self.groups).items():
+            v.fit(_column(items, name))
+            self.vectorizers[name] = Tfidf.from_sklearn(v)
+        return self.transform(items)
 
     def transform(self, items: Sequence[PassageInput]) -> sparse.csr_matrix:
         blocks = [v.transform(_column(items, n)) for n, v in self.vectorizers.items()]
-        return self._stack(blocks, items)
-
-    def _stack(self, blocks: list[Any], items: Sequence[PassageInput]) -> sparse.csr_matrix:
         if "lexicon" in self.groups:
-            counts = default_lexicon().features([p.text for p in items])
-            lex = np.array([[math.log1p(c) for c in row] for row in counts], dtype=np.float64)
-            blocks.append(sparse.csr_matrix(lex))
-        if not blocks:
-            raise ValueError("a model needs at least one feature group")
+            counts = np.array(default_lexicon().features([p.text for p in items]), dtype=np.float64)
+            blocks.append(sparse.csr_matrix(np.log1p(counts.reshape(len(items), LEXICON_WIDTH))))
         return sparse.hstack(blocks, format="csr")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import EmptyDocument, LimitExceeded, SourceNotFound
 from ..model import Block, BlockKind, Document, Format, Page, sha256_hex
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, Limits
 from .normalize import normalize_inline
 from .pdf import DEFAULT_ENGINE, ENGINES, EngineName
 from .sniff import sniff_format
@@ -15,6 +15,7 @@ from .sniff import sniff_format
 __all__ = [
     "DEFAULT_ENGINE",
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_MEMORY",
     "ENGINES",
     "DocumentBuilder",
     "EngineName",

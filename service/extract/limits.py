@@ -21,3 +21,5 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# Address space an extraction child may use (its RLIMIT_AS).
+DEFAULT_MAX_MEMORY = 4 * 2**30

@@ -50,11 +50,15 @@ def _short(d: DocumentCoverage) -> str:
 
 
 def _source_link(d: DocumentCoverage, page: int, out_dir: Path | None) -> str | None:
-    """A link to the page of the local source file (PDF viewers honour #page=N)."""
+    """A link to the page of the local source file (PDF viewers honour #page=N), relative
+    to the report's folder. Without a folder (a report served by the API, whose paths
+    are names clients chose) there is no local file to link to, and none is looked up."""
+    if out_dir is None:
+        return None
     src = Path(d.path)
     if not src.exists():
         return None
-    target = os.path.relpath(src.resolve(), out_dir.resolve()) if out_dir else str(src.resolve())
+    target = os.path.relpath(src.resolve(), out_dir.resolve())
     href = Path(target).as_posix()
     return f"{href}#page={page}" if src.suffix.lower() == ".pdf" else href
 

@@ -1,0 +1,203 @@
+"""The service's one store: a database (SQLite file by default, PostgreSQL by URL) and files.
+
+``Store`` composes the parts, each a small module over the tables of
+``schema``: ``files`` (uploads by content), ``keys``, ``documents`` (and their
+results), ``jobs`` (the queue) and ``corpora``. Every method is one short
+transaction. ``Store.open`` migrates the database to the newest schema
+(``migrate``) before anything else touches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from . import migrate
+from .corpora import Corpora
+from .db import Database
+from .documents import Added, Documents
+from .files import FileStore, Staged
+from .jobs import MAX_ATTEMPTS, Jobs
+from .keys import Keys, hash_key
+from .schema import JOB_STATES, ROLES, metadata
+
+__all__ = [
+    "JOB_STATES",
+    "MAX_ATTEMPTS",
+    "ROLES",
+    "Added",
+    "FileStore",
+    "Staged",
+    "Store",
+    "hash_key",
+]
+
+
+class Store:
+    """The database and the files, behind the methods the API, the jobs and the CLI use."""
+
+    def __init__(self, url: str, data_dir: Path) -> None:
+        """Connect without migrating (``open`` migrates): for a look at a store in use."""
+        self.db = Database(url)
+        self.url = url
+        self.is_sqlite = self.db.is_sqlite
+        self.engine = self.db.engine
+        self.files = FileStore(data_dir)
+        self.keys = Keys(self.db)
+        self.documents = Documents(self.db, self.files)
+        self.jobs = Jobs(self.db)
+        self.corpora = Corpora(self.db)
+
+    @classmethod
+    def open(cls, url: str, data_dir: Path) -> Store:
+        """Open the store, creating its folders and migrating its database to the newest schema."""
+        store = cls(url, data_dir)
+        try:
+            migrate.upgrade(store.db)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def read(self) -> AbstractContextManager[Connection]:
+        return self.db.read()
+
+    def write(self) -> AbstractContextManager[Connection]:
+        """One transaction that holds the write lock (SQLite) from its first statement."""
+        return self.db.write()
+
+    def ping(self) -> None:
+        self.db.ping()
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (and stored files): what tests compare before and after."""
+        with self.db.read() as c:
+            out = {
+                t.name: int(c.execute(select(func.count()).select_from(t)).scalar_one())
+                for t in metadata.sorted_tables
+            }
+        out["files"] = len(self.files.stored())
+        return out
+
+    # --- API keys ------------------------------------------------------------------
+
+    def create_key(self, role: str, name: str | None = None) -> tuple[str, str]:
+        """A new key for ``role``: (key id, key). Only the key's hash is stored."""
+        return self.keys.create_key(role, name)
+
+    def find_key(self, key: str) -> dict[str, Any] | None:
+        """The live key row for a presented key, if any."""
+        return self.keys.find_key(key)
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return self.keys.list_keys()
+
+    def revoke_key(self, key_id: str) -> bool:
+        return self.keys.revoke_key(key_id)
+
+    # --- documents -----------------------------------------------------------------
+
+    def add_document(
+        self,
+        staged: Staged,
+        *,
+        filename: str,
+        fmt: str,
+        country: str | None,
+        doc_type: str | None,
+        title: str | None,
+        created_by: str | None,
+    ) -> Added:
+        """Keep an upload and queue its job (a known file: only if its last job failed)."""
+        return self.documents.add_document(
+            staged, filename=filename, fmt=fmt, country=country, doc_type=doc_type, title=title,
+            created_by=created_by,
+        )  # fmt: skip
+
+    def get_document(self, doc_id: str) -> dict[str, Any] | None:
+        return self.documents.get_document(doc_id)
+
+    def list_documents(
+        self, *, limit: int, offset: int, country: str | None = None, status: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        return self.documents.list_documents(
+            limit=limit, offset=offset, country=country, status=status
+        )
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Forget a document: its rows, its jobs, its results and its file."""
+        return self.documents.delete_document(doc_id)
+
+    def get_result(self, doc_id: str) -> dict[str, Any] | None:
+        return self.documents.get_result(doc_id)
+
+    # --- jobs ----------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        return self.jobs.get_job(job_id)
+
+    def job_errors(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return self.jobs.job_errors(job_ids)
+
+    def queued_count(self) -> int:
+        return self.jobs.queued_count()
+
+    def claim_job(self, worker: str) -> dict[str, Any] | None:
+        """Take the oldest queued job for ``worker``, atomically; None when there is none."""
+        return self.jobs.claim_job(worker)
+
+    def recover_jobs(self) -> tuple[int, int]:
+        """Requeue (or fail, past MAX_ATTEMPTS) jobs a stopped server left running:
+        (queued, failed). Call it before any worker starts."""
+        return self.jobs.recover_jobs()
+
+    def set_progress(self, job_id: str, worker: str, done: int, total: int | None) -> None:
+        self.jobs.set_progress(job_id, worker, done, total)
+
+    def fail_job(self, job_id: str, worker: str, code: str, message: str) -> bool:
+        """Record why a job failed; False if the job is no longer this worker's."""
+        return self.jobs.fail_job(job_id, worker, code, message)
+
+    def finish_job(
+        self,
+        job_id: str,
+        worker: str,
+        *,
+        model: str,
+        passages: Sequence[dict[str, Any]],
+        coverage: str,
+        document: dict[str, Any],
+    ) -> bool:
+        """Store a job's results and mark it done, in one transaction; False if the job is
+        no longer this worker's."""
+        return self.jobs.finish_job(
+            job_id, worker, model=model, passages=passages, coverage=coverage, document=document
+        )
+
+    # --- corpora -------------------------------------------------------------------
+
+    def create_corpus(
+        self, name: str, country: str | None, document_ids: Sequence[str], created_by: str | None
+    ) -> dict[str, Any]:
+        return self.corpora.create_corpus(name, country, document_ids, created_by)
+
+    def get_corpus(self, corpus_id: str) -> dict[str, Any] | None:
+        return self.corpora.get_corpus(corpus_id)
+
+    def list_corpora(self, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        return self.corpora.list_corpora(limit=limit, offset=offset)
+
+    def delete_corpus(self, corpus_id: str) -> bool:
+        return self.corpora.delete_corpus(corpus_id)
+
+    def corpus_members(self, corpus_id: str) -> list[tuple[dict[str, Any], str | None]]:
+        """Each document of a corpus, in order, with its stored coverage JSON (None if none)."""
+        return self.corpora.corpus_members(corpus_id)

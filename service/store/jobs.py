@@ -1,0 +1,200 @@
+"""The job queue: one job per processing of a document, claimed by one worker at a time.
+
+A claim is one write transaction: on SQLite it holds the write lock from its
+first statement (``BEGIN IMMEDIATE``), on PostgreSQL it picks the job with
+``FOR UPDATE SKIP LOCKED``, so two workers never take the same job. A job's
+results are written in the transaction that marks it done, so a server killed
+mid-job leaves it ``running`` with nothing half-written: ``recover_jobs``
+queues it again on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ..errors import JobInterrupted
+from .db import Database, as_dict, now
+from .schema import documents, jobs, results
+
+# A job interrupted this many times (the server died while running it each
+# time) is failed rather than queued again: the document may be what kills it.
+MAX_ATTEMPTS = 3
+
+
+def queue_job(c: Connection, doc_id: str) -> dict[str, Any]:
+    """Queue a new job for a document and make it the document's latest; the document row."""
+    job_id = uuid.uuid4().hex
+    t = now()
+    c.execute(
+        insert(jobs).values(
+            id=job_id, document_id=doc_id, state="queued", pages_done=0, attempts=0,
+            created_at=t, updated_at=t,
+        )
+    )  # fmt: skip
+    c.execute(
+        update(documents).where(documents.c.id == doc_id).values(status="queued", job_id=job_id)
+    )
+    return as_dict(c.execute(select(documents).where(documents.c.id == doc_id)).one())
+
+
+def job_row(c: Connection, job_id: str) -> dict[str, Any]:
+    return as_dict(c.execute(select(jobs).where(jobs.c.id == job_id)).one())
+
+
+def _end(c: Connection, job_id: str, doc_id: str, state: str, **values: Any) -> None:
+    t = now()
+    c.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(state=state, finished_at=t, updated_at=t, **values)
+    )
+    c.execute(
+        update(documents)
+        .where(documents.c.id == doc_id, documents.c.job_id == job_id)
+        .values(status=state)
+    )
+
+
+def _owned(c: Connection, job_id: str, worker: str) -> Any:
+    return c.execute(
+        select(jobs.c.document_id, jobs.c.pages_total).where(
+            jobs.c.id == job_id, jobs.c.state == "running", jobs.c.worker == worker
+        )
+    ).first()
+
+
+class Jobs:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        with self.db.read() as c:
+            row = c.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        return as_dict(row) if row else None
+
+    def job_errors(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The rows of these jobs by id (for their error code and message)."""
+        with self.db.read() as c:
+            rows = c.execute(select(jobs).where(jobs.c.id.in_(list(job_ids)))).all()
+        return {r.id: as_dict(r) for r in rows}
+
+    def queued_count(self) -> int:
+        with self.db.read() as c:
+            n = c.execute(
+                select(func.count()).select_from(jobs).where(jobs.c.state == "queued")
+            ).scalar_one()
+        return int(n)
+
+    def claim_job(self, worker: str) -> dict[str, Any] | None:
+        """Take the oldest queued job for ``worker``, atomically; None when there is none."""
+        with self.db.write() as c:
+            pick = (
+                select(jobs.c.id, jobs.c.document_id)
+                .where(jobs.c.state == "queued")
+                .order_by(jobs.c.created_at, jobs.c.id)
+                .limit(1)
+            )
+            if not self.db.is_sqlite:
+                pick = pick.with_for_update(skip_locked=True)
+            row = c.execute(pick).first()
+            if row is None:
+                return None
+            t = now()
+            c.execute(
+                update(jobs)
+                .where(jobs.c.id == row.id, jobs.c.state == "queued")
+                .values(
+                    state="running", worker=worker, attempts=jobs.c.attempts + 1,
+                    pages_done=0, pages_total=None, started_at=t, updated_at=t,
+                )
+            )  # fmt: skip
+            c.execute(
+                update(documents)
+                .where(documents.c.id == row.document_id, documents.c.job_id == row.id)
+                .values(status="running")
+            )
+            return job_row(c, row.id)
+
+    def recover_jobs(self) -> tuple[int, int]:
+        """Jobs left ``running`` by a server that stopped: queued again, or failed past
+        MAX_ATTEMPTS. Returns (queued, failed). Call it before any worker starts."""
+        queued = failed = 0
+        with self.db.write() as c:
+            rows = c.execute(select(jobs).where(jobs.c.state == "running")).all()
+            for row in rows:
+                if row.attempts >= MAX_ATTEMPTS:
+                    _end(
+                        c, row.id, row.document_id, "failed", error_code=JobInterrupted.code,
+                        error=f"the server stopped {row.attempts} times while processing this "
+                        "document; it may be what stops it",
+                    )  # fmt: skip
+                    failed += 1
+                    continue
+                c.execute(
+                    update(jobs)
+                    .where(jobs.c.id == row.id)
+                    .values(state="queued", worker=None, pages_done=0, updated_at=now())
+                )
+                c.execute(
+                    update(documents)
+                    .where(documents.c.id == row.document_id, documents.c.job_id == row.id)
+                    .values(status="queued")
+                )
+                queued += 1
+        return queued, failed
+
+    def set_progress(self, job_id: str, worker: str, done: int, total: int | None) -> None:
+        with self.db.write() as c:
+            c.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.worker == worker)
+                .values(pages_done=done, pages_total=total, updated_at=now())
+            )
+
+    def fail_job(self, job_id: str, worker: str, code: str, message: str) -> bool:
+        """Record why a job failed; False if the job is no longer this worker's."""
+        with self.db.write() as c:
+            row = _owned(c, job_id, worker)
+            if row is None:
+                return False
+            _end(c, job_id, row.document_id, "failed", error_code=code, error=message)
+        return True
+
+    def finish_job(
+        self,
+        job_id: str,
+        worker: str,
+        *,
+        model: str,
+        passages: Sequence[dict[str, Any]],
+        coverage: str,
+        document: dict[str, Any],
+    ) -> bool:
+        """Store a job's results and mark it done, in one transaction.
+
+        False (and nothing written) when the job is no longer this worker's:
+        its document was deleted, or another server took it over.
+        """
+        with self.db.write() as c:
+            row = _owned(c, job_id, worker)
+            if row is None:
+                return False
+            c.execute(delete(results).where(results.c.document_id == row.document_id))
+            c.execute(
+                insert(results).values(
+                    document_id=row.document_id, model=model, created_at=now(),
+                    passages=json.dumps(passages, ensure_ascii=False), coverage=coverage,
+                )
+            )  # fmt: skip
+            c.execute(update(documents).where(documents.c.id == row.document_id).values(**document))
+            _end(
+                c, job_id, row.document_id, "done", pages_done=row.pages_total or 0,
+                error_code=None, error=None,
+            )  # fmt: skip
+        return True

@@ -1,0 +1,104 @@
+"""The store's tables (SQLAlchemy Core, so the same statements run on SQLite and PostgreSQL).
+
+This is the schema as the code reads it; the database gets it from the
+migrations in ``migrations/versions``, and a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+ROLES = ("reader", "annotator", "admin")
+JOB_STATES = ("queued", "running", "done", "failed")
+
+metadata = MetaData()
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(64), primary_key=True, comment="sha256 of the file"),
+    Column("filename", String(255), nullable=False, comment="as uploaded; never a path"),
+    Column("size", BigInteger, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("country", String(3)),
+    Column("doc_type", String(40), comment="given at upload; else inferred by the job"),
+    Column("title", String(300), comment="given at upload"),
+    Column("status", String(16), nullable=False, comment="state of the latest job"),
+    Column("job_id", String(32), comment="the latest job"),
+    Column("doc_title", String(300), comment="title found in the document"),
+    Column("inferred_doc_type", String(40), comment="when none was given"),
+    Column("language", String(8)),
+    Column("page_count", Integer),
+    Column("passage_count", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(16)),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("document_id", String(64), ForeignKey("documents.id"), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("pages_done", Integer, nullable=False, default=0),
+    Column("pages_total", Integer),
+    Column("error_code", String(40)),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("worker", String(120)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_jobs_state_created", "state", "created_at"),
+)
+
+corpora = Table(
+    "corpora",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("country", String(3)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(16)),
+)
+
+corpus_documents = Table(
+    "corpus_documents",
+    metadata,
+    Column("corpus_id", String(32), ForeignKey("corpora.id"), primary_key=True),
+    Column("document_id", String(64), ForeignKey("documents.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+results = Table(
+    "results",
+    metadata,
+    Column("document_id", String(64), ForeignKey("documents.id"), primary_key=True),
+    Column("model", String(200), nullable=False),
+    Column("passages", Text, nullable=False, comment="JSON: [{passage, prediction}]"),
+    Column("coverage", Text, nullable=False, comment="JSON: DocumentCoverage"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,208 @@
+"""Coverage from real documents' predictions: the document rule, evidence, corpus status
+(covered, uncertain, gap), principles and the two cross checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from service.cover import cover_corpus, cover_document, doc_covers, document_rule, thin_labels
+from service.labels import BY_ID, LABEL_IDS, RECOMMENDATIONS
+from service.model import PassageInput
+from tests.conftest import POC_BILL, TIP_BILL
+
+EXTRADITION = "usa/18-usc-ch209-extradition.md"
+TVPA = "usa/22-usc-ch78-trafficking-victims-protection.md"
+# The manifest's types of the documents used here.
+DOC_TYPES = {
+    TIP_BILL: "tip_law",
+    POC_BILL: "anticorruption_law",
+    EXTRADITION: "mla_extradition_law",
+    TVPA: "tip_law",
+}
+
+
+@dataclass
+class Scored:
+    doc: Any
+    passages: list[Any]
+    predictions: list[Any]
+
+    def scores(self, label: str) -> list[float]:
+        return [p.scores[label] for p in self.predictions]
+
+
+@pytest.fixture(scope="module")
+def scored(extracted, model):  # type: ignore[no-untyped-def]
+    """scored(rel) -> the document, its passages and the model's predictions, cached."""
+    cache: dict[str, Scored] = {}
+
+    def get(rel: str) -> Scored:
+        if rel not in cache:
+            doc, passages = extracted(rel)
+            items = [
+                PassageInput(
+                    id=p.id,
+                    text=p.text,
+                    title=doc.title,
+                    doc_type=DOC_TYPES[rel],
+                    heading=[*p.heading, *([p.title] if p.title else [])],
+                )
+                for p in passages
+            ]
+            cache[rel] = Scored(doc, passages, model.predict(items))
+        return cache[rel]
+
+    return get
+
+
+def covered(s: Scored, meta: Any, rel: str) -> Any:
+    return cover_document(
+        s.doc, s.passages, s.predictions, meta, path=rel, doc_type=DOC_TYPES[rel],
+        doc_type_source="meta",
+    )  # fmt: skip
+
+
+def test_the_document_rule_counts_passages_clearly_above_the_threshold(scored, model) -> None:  # type: ignore[no-untyped-def]
+    """The Prevention of Corruption Bill's schedule (UNCAC) has many mutual legal assistance
+    and extradition articles (1.2): the rule asks for enough of them, far enough above."""
+    scores = scored(POC_BILL).scores("1.2")
+    threshold = model.thresholds["1.2"]
+    above = sum(1 for s in scores if s >= threshold)
+    assert above >= 10, above  # Articles 44 (extradition), 46 (mutual legal assistance), ...
+    assert doc_covers(scores, threshold, {"min_passages": above, "factor": 1.0})
+    assert not doc_covers(scores, threshold, {"min_passages": above + 1, "factor": 1.0})
+    # ... capped at 0.95, so a strict factor cannot rule out a passage scoring above it.
+    assert max(scores) >= 0.95
+    assert doc_covers(scores, threshold, {"min_passages": 1, "factor": 100.0})
+    # "Clearly above": the bar is factor x threshold. Article 30(2), on immunities (6.1),
+    # is the bill's one passage above the threshold, well below 0.95.
+    scores, threshold = scored(POC_BILL).scores("6.1"), model.thresholds["6.1"]
+    top = max(scores)
+    assert threshold < top < 0.9
+    assert doc_covers(scores, threshold, {"min_passages": 1, "factor": 0.95 * top / threshold})
+    assert not doc_covers(scores, threshold, {"min_passages": 1, "factor": 1.05 * top / threshold})
+    # A document with no passages covers nothing.
+    assert not doc_covers([], threshold, {"min_passages": 1, "factor": 1.0})
+
+
+def test_a_document_covers_what_its_best_passages_show(scored, model) -> None:  # type: ignore[no-untyped-def]
+    """Read in the bill: Article 30(2) of the scheduled UNCAC is on officials' immunities
+    (6.1); the trafficking bill has nothing on immunity."""
+    poc = covered(scored(POC_BILL), model.meta, POC_BILL)
+    immunity = poc.labels["6.1"]
+    assert immunity.covered
+    best = immunity.evidence[0]
+    assert best.citation == "Article 30(2)" and "immunit" in best.text
+    tip = covered(scored(TIP_BILL), model.meta, TIP_BILL)
+    assert not tip.labels["6.1"].covered and tip.labels["6.1"].evidence == []
+    # The US extradition chapter covers mutual legal assistance and extradition (1.2),
+    # with sections of the chapter as its evidence.
+    ext = covered(scored(EXTRADITION), model.meta, EXTRADITION)
+    assert ext.labels["1.2"].covered
+    assert all(e.citation.startswith("§ 31") for e in ext.labels["1.2"].evidence)
+    assert not ext.labels["6.1"].covered
+
+
+def test_evidence_is_the_best_passages_with_citation_page_and_quote(scored, model) -> None:  # type: ignore[no-untyped-def]
+    s = scored(POC_BILL)
+    cov = covered(s, model.meta, POC_BILL)
+    by_id = {p.id: p for p in s.passages}
+    rule = document_rule(model.meta)
+    checked = 0
+    for label in LABEL_IDS:
+        lc = cov.labels[label]
+        scores = s.scores(label)
+        threshold = model.thresholds[label]
+        assert lc.covered == doc_covers(scores, threshold, rule), label
+        assert lc.score == max(scores)
+        assert lc.supporting == sum(1 for x in scores if x >= threshold)
+        assert len(lc.evidence) == min(3, lc.supporting)
+        assert [e.score for e in lc.evidence] == sorted(
+            (e.score for e in lc.evidence), reverse=True
+        )
+        if lc.evidence:
+            assert lc.evidence[0].score == lc.score
+        for e in lc.evidence:
+            p = by_id[e.passage_id]
+            assert (e.citation, e.page, e.text) == (p.citation, p.page_start, p.text)
+            assert e.score >= threshold
+            checked += 1
+    assert checked >= 20
+
+
+def test_flags_keep_the_passages_that_raise_them(scored, model) -> None:  # type: ignore[no-untyped-def]
+    """18 U.S.C. 3185(5) lists "embezzlement ... of the public funds, committed by public
+    officers" among extraditable offences: the chapter speaks of corruption there."""
+    ext = covered(scored(EXTRADITION), model.meta, EXTRADITION)
+    assert ext.mentions_corruption and not ext.mentions_trafficking
+    assert ext.corruption_evidence[0].citation == "§ 3185(5)"
+    assert "public officers" in ext.corruption_evidence[0].text
+    assert ext.trafficking_evidence == []
+
+
+def test_corpus_labels_are_covered_uncertain_or_gaps(scored, model) -> None:  # type: ignore[no-untyped-def]
+    docs = [covered(scored(rel), model.meta, rel) for rel in (TIP_BILL, POC_BILL, EXTRADITION)]
+    cov = cover_corpus(docs, [], model.name, model.meta, country="BRB")
+    labels = cov.corpus.labels
+    thin = set(thin_labels(model.meta))
+    # Labels with no training example at all are thin: never reported as gaps.
+    assert {"2.1", "4.2"} <= thin
+    for label in LABEL_IDS:
+        covering = [d.path for d in docs if d.labels[label].covered]
+        assert labels[label].documents == covering, label
+        expected = "covered" if covering else ("uncertain" if label in thin else "gap")
+        assert labels[label].status == expected, label
+        assert labels[label].trust == ("thin" if label in thin else "ok")
+    assert labels["6.1"].documents == [POC_BILL]
+    assert set(labels["1.2"].documents) >= {POC_BILL, EXTRADITION}
+    gaps = {g.label: g for g in cov.corpus.gaps}
+    assert set(gaps) == {x for x in LABEL_IDS if labels[x].status == "gap"}
+    assert cov.corpus.uncertain == [x for x in LABEL_IDS if labels[x].status == "uncertain"]
+    assert not set(gaps) & thin
+    # Nothing in two bills and an extradition chapter trains officials to identify
+    # victims (3.6): a gap, with the guiding principles' recommendation.
+    assert gaps["3.6"].recommendation == RECOMMENDATIONS["3.6"] != ""
+    assert (gaps["3.6"].slug, gaps["3.6"].principle) == (BY_ID["3.6"].slug, 3)
+    # A principle is covered when all its sub-principles are, partial when some are.
+    assert cov.corpus.principles["6"] == "covered"  # 6.1 alone
+    assert cov.corpus.principles["3"] == "partial"  # 3.6 is missing
+    assert cov.model["name"] == model.name
+
+
+def test_cross_checks_on_the_barbados_bills(scored, model) -> None:  # type: ignore[no-untyped-def]
+    """Read in the bills: the trafficking bill never names corruption or bribery, and the
+    corruption bill never names trafficking, slavery or forced labour."""
+    docs = [covered(scored(rel), model.meta, rel) for rel in (TIP_BILL, POC_BILL)]
+    checks = cover_corpus(docs, [], model.name, model.meta).corpus.checks
+    tip, ac = checks["tip_mentions_corruption"], checks["ac_mentions_trafficking"]
+    assert (tip.passed, tip.applicable, tip.failing) == (False, [TIP_BILL], [TIP_BILL])
+    assert (ac.passed, ac.applicable, ac.failing) == (False, [POC_BILL], [POC_BILL])
+    assert tip.note == "0 of 1 anti-trafficking laws or plans pass"
+
+
+def test_cross_checks_do_not_apply_without_such_documents(scored, model) -> None:  # type: ignore[no-untyped-def]
+    docs = [covered(scored(EXTRADITION), model.meta, EXTRADITION)]
+    checks = cover_corpus(docs, [], model.name, model.meta).corpus.checks
+    for check in checks.values():
+        assert (check.passed, check.applicable, check.failing) == (None, [], [])
+        assert check.note.startswith("the corpus holds no ")
+
+
+def test_cross_check_passes_where_the_law_deals_with_corruption(scored, model) -> None:  # type: ignore[no-untyped-def]
+    """The TVPA (22 U.S.C. ch. 78) speaks of official complicity and corruption."""
+    tvpa = covered(scored(TVPA), model.meta, TVPA)
+    assert tvpa.mentions_corruption and tvpa.corruption_evidence
+    check = cover_corpus([tvpa], [], model.name, model.meta).corpus.checks
+    assert (check["tip_mentions_corruption"].passed, check["tip_mentions_corruption"].failing) == (
+        True,
+        [],
+    )
+    assert check["ac_mentions_trafficking"].passed is None  # no anti-corruption law
+    # Beside the Barbados trafficking bill, which never names corruption, the check fails.
+    docs = [tvpa, covered(scored(TIP_BILL), model.meta, TIP_BILL)]
+    both = cover_corpus(docs, [], model.name, model.meta).corpus.checks["tip_mentions_corruption"]
+    assert (both.passed, both.applicable, both.failing) == (False, [TVPA, TIP_BILL], [TIP_BILL])
+    assert both.note == "1 of 2 anti-trafficking laws or plans pass"

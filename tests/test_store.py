@@ -1,0 +1,422 @@
+"""The store: files, keys, documents, the job queue, corpora, and its schema migrations."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from service.errors import Conflict, InvalidInput, InvalidStore, UnknownDocuments, UploadTooLarge
+from service.store import MAX_ATTEMPTS, Added, Store, hash_key, migrate
+from service.store.db import now
+from service.store.schema import api_keys, documents, jobs, metadata
+
+
+def _url(path: Path) -> str:
+    return f"sqlite:///{path / 'tipscan.db'}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(_url(tmp_path), tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def row(value: dict[str, Any] | None) -> dict[str, Any]:
+    assert value is not None
+    return value
+
+
+def add(store: Store, data: bytes, name: str = "a.txt", **meta: Any) -> Added:
+    staged = store.files.stage(io.BytesIO(data), 1 << 20)
+    fields = {"country": None, "doc_type": None, "title": None, "created_by": None, **meta}
+    return store.add_document(staged, filename=name, fmt="text", **fields)
+
+
+def finish(store: Store, job_id: str, worker: str, coverage: str = '{"labels": {}}') -> bool:
+    return store.finish_job(
+        job_id, worker, model="m-1", passages=[{"passage": {"id": "p"}}], coverage=coverage,
+        document={"doc_title": "An Act", "page_count": 3, "passage_count": 1},
+    )  # fmt: skip
+
+
+# --- files -----------------------------------------------------------------------
+
+
+def test_an_upload_is_staged_hashed_and_kept_by_content(store: Store) -> None:
+    data = b"Article 1. Trafficking in persons is an offence."
+    staged = store.files.stage(io.BytesIO(data), 1000)
+    assert staged.size == len(data) and staged.head(7) == b"Article"
+    kept = store.files.keep(staged)
+    assert kept == store.files.path(staged.sha256) and kept.read_bytes() == data
+    assert kept.relative_to(store.files.files).parts[:2] == (staged.sha256[:2], staged.sha256[2:4])
+    assert not staged.path.exists() and store.files.stored() == [staged.sha256]
+
+    again = store.files.stage(io.BytesIO(data), 1000)
+    assert store.files.keep(again) == kept and not again.path.exists()
+    store.files.delete(staged.sha256)
+    assert store.files.stored() == []
+
+
+def test_an_upload_over_the_limit_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(UploadTooLarge):
+        store.files.stage(io.BytesIO(b"x" * 2001), 2000)
+    assert list(store.files.staging.iterdir()) == []
+
+
+def test_a_stored_path_is_only_ever_a_hash(store: Store) -> None:
+    for bad in ("../../etc/passwd", "A" * 64, "0" * 63):
+        with pytest.raises(ValueError):
+            store.files.path(bad)
+
+
+def test_cleaning_staging_drops_only_stale_uploads(store: Store) -> None:
+    stale, live = store.files.staging / "old.part", store.files.staging / "new.part"
+    stale.write_bytes(b"x")
+    live.write_bytes(b"x")
+    an_hour_ago = time.time() - 7200
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    store.files.clean_staging()
+    assert not stale.exists() and live.exists()
+
+
+# --- keys ------------------------------------------------------------------------
+
+
+def test_a_key_is_stored_as_its_hash_found_listed_and_revoked(store: Store) -> None:
+    key_id, key = store.create_key("annotator", "analyst")
+    assert key.startswith("tsk_")
+    with store.db.read() as c:
+        stored = c.execute(select(api_keys.c.key_hash)).scalar_one()
+    assert stored == hash_key(key) != key
+    found = row(store.find_key(key))
+    assert (found["id"], found["role"], found["name"]) == (key_id, "annotator", "analyst")
+    assert store.find_key(key + "x") is None
+    listed = store.list_keys()
+    assert [k["id"] for k in listed] == [key_id] and "key_hash" not in listed[0]
+    assert store.revoke_key(key_id) and not store.revoke_key(key_id)
+    assert store.find_key(key) is None and store.list_keys()[0]["revoked_at"] is not None
+
+
+def test_a_key_needs_a_known_role(store: Store) -> None:
+    with pytest.raises(InvalidInput):
+        store.create_key("owner")
+    assert store.counts()["api_keys"] == 0
+
+
+# --- documents -------------------------------------------------------------------
+
+
+def test_an_upload_becomes_a_document_with_a_queued_job(store: Store) -> None:
+    added = add(store, b"one", "one.txt", country="BRB", doc_type="tip_law", created_by="k1")
+    doc, job = added.document, added.job
+    assert (added.duplicate, added.queued) == (False, True)
+    assert doc["status"] == "queued" and doc["job_id"] == job["id"] and doc["country"] == "BRB"
+    assert (job["state"], job["attempts"], job["document_id"]) == ("queued", 0, doc["id"])
+    assert doc["created_at"].tzinfo is not None
+    assert row(store.get_document(doc["id"]))["filename"] == "one.txt"
+    assert store.get_result(doc["id"]) is None
+
+
+def test_a_duplicate_upload_is_queued_again_only_after_a_failure(store: Store) -> None:
+    first = add(store, b"same bytes")
+    again = add(store, b"same bytes", "other-name.txt")
+    assert (again.duplicate, again.queued) == (True, False)
+    assert again.job["id"] == first.job["id"] and again.document["filename"] == "a.txt"
+
+    job = row(store.claim_job("w"))
+    assert store.fail_job(job["id"], "w", "corrupt-document", "damaged")
+    retry = add(store, b"same bytes")
+    assert (retry.duplicate, retry.queued) == (True, True) and retry.job["id"] != job["id"]
+    assert row(store.get_document(first.document["id"]))["job_id"] == retry.job["id"]
+    assert store.counts()["jobs"] == 2 and store.counts()["files"] == 1
+
+
+def test_an_upload_that_keeps_losing_the_insert_race_is_a_conflict(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.store.documents as module
+
+    def lose(*_args: Any) -> Any:
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(module, "queue_job", lose)
+    with pytest.raises(Conflict):
+        add(store, b"raced")
+
+
+def test_documents_are_listed_newest_first_and_filtered(store: Store) -> None:
+    ids = [add(store, f"doc {i}".encode(), country="BRB" if i % 2 else "LKA").document["id"]
+           for i in range(5)]  # fmt: skip
+    page, total = store.list_documents(limit=2, offset=0)
+    assert total == 5 and [d["id"] for d in page] == ids[::-1][:2]
+    brb, total = store.list_documents(limit=10, offset=0, country="BRB")
+    assert total == 2 and {d["id"] for d in brb} == {ids[1], ids[3]}
+    store.claim_job("w")
+    running, total = store.list_documents(limit=10, offset=0, status="running")
+    assert total == 1 and running[0]["id"] == ids[0]
+
+
+def test_deleting_a_document_forgets_its_rows_results_and_file(store: Store) -> None:
+    doc_id = add(store, b"to delete").document["id"]
+    job = row(store.claim_job("w"))
+    assert finish(store, job["id"], "w")
+    store.create_corpus("c", None, [doc_id], None)
+    assert store.delete_document(doc_id)
+    counts = store.counts()
+    assert counts["documents"] == counts["jobs"] == counts["results"] == counts["files"] == 0
+    assert counts["corpus_documents"] == 0 and counts["corpora"] == 1
+    assert not store.delete_document(doc_id)
+
+
+# --- the job queue ---------------------------------------------------------------
+
+
+def test_jobs_are_claimed_oldest_first_once_each(store: Store) -> None:
+    ids = [add(store, f"doc {i}".encode()).job["id"] for i in range(3)]
+    assert store.queued_count() == 3
+    claimed = [row(store.claim_job(f"w{i}")) for i in range(3)]
+    assert [j["id"] for j in claimed] == ids
+    assert all(j["state"] == "running" and j["attempts"] == 1 for j in claimed)
+    assert claimed[0]["worker"] == "w0" and claimed[0]["started_at"] is not None
+    assert store.claim_job("w9") is None and store.queued_count() == 0
+    assert row(store.get_document(claimed[0]["document_id"]))["status"] == "running"
+
+
+def test_only_the_claiming_worker_moves_a_job_on(store: Store) -> None:
+    doc_id = add(store, b"doc").document["id"]
+    job_id = row(store.claim_job("w1"))["id"]
+    store.set_progress(job_id, "w2", 5, 9)
+    assert row(store.get_job(job_id))["pages_done"] == 0
+    assert not store.fail_job(job_id, "w2", "internal-error", "no")
+    assert not finish(store, job_id, "w2")
+    store.set_progress(job_id, "w1", 2, 3)
+    assert (
+        row(store.get_job(job_id))["pages_done"],
+        row(store.get_job(job_id))["pages_total"],
+    ) == (
+        2,
+        3,
+    )
+    assert finish(store, job_id, "w1", coverage='{"doc": 1}')
+    job = row(store.get_job(job_id))
+    assert (job["state"], job["pages_done"], job["error_code"]) == ("done", 3, None)
+    doc = row(store.get_document(doc_id))
+    assert (doc["status"], doc["doc_title"], doc["page_count"]) == ("done", "An Act", 3)
+    result = row(store.get_result(doc_id))
+    assert result["model"] == "m-1" and result["coverage"] == '{"doc": 1}'
+    assert not finish(store, job_id, "w1")  # done: no longer running
+
+
+def test_a_failed_job_keeps_its_code_and_message(store: Store) -> None:
+    doc_id = add(store, b"doc").document["id"]
+    job_id = row(store.claim_job("w"))["id"]
+    assert store.fail_job(job_id, "w", "encrypted-document", "the PDF needs a password")
+    job = store.job_errors([job_id])[job_id]
+    assert (job["state"], job["error_code"], job["error"]) == (
+        "failed",
+        "encrypted-document",
+        "the PDF needs a password",
+    )
+    assert job["finished_at"] is not None
+    assert row(store.get_document(doc_id))["status"] == "failed"
+
+
+def test_a_job_left_running_is_queued_again_then_failed_past_max_attempts(store: Store) -> None:
+    added = add(store, b"doc")
+    job_id = added.job["id"]
+    assert row(store.claim_job("w1"))["id"] == job_id
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert row(store.get_job(job_id))["attempts"] == attempt
+        queued, failed = store.recover_jobs()  # the server died while the job ran
+        if attempt < MAX_ATTEMPTS:
+            assert (queued, failed) == (1, 0)
+            job = row(store.get_job(job_id))
+            assert (job["state"], job["worker"]) == ("queued", None)
+            assert row(store.get_document(added.document["id"]))["status"] == "queued"
+            assert not finish(store, job_id, "w1")  # the old worker's result is refused
+            assert row(store.claim_job(f"w{attempt + 1}"))["id"] == job_id
+        else:
+            assert (queued, failed) == (0, 1)
+    job = row(store.get_job(job_id))
+    assert (job["state"], job["error_code"]) == ("failed", "job-interrupted")
+    assert row(store.get_document(added.document["id"]))["status"] == "failed"
+    assert store.recover_jobs() == (0, 0)
+
+
+def test_concurrent_claimers_never_take_the_same_job(tmp_path: Path) -> None:
+    """Several threads, each with its own store (as several servers would), claim at once."""
+    first = Store.open(_url(tmp_path), tmp_path)
+    queued = {add(first, f"doc {i}".encode()).job["id"] for i in range(60)}
+    first.close()
+    n = 6
+    start = threading.Barrier(n)
+    taken: list[list[str]] = [[] for _ in range(n)]
+    errors: list[BaseException] = []
+
+    def claim(i: int) -> None:
+        s = Store(_url(tmp_path), tmp_path)
+        try:
+            start.wait()
+            while (job := s.claim_job(f"w{i}")) is not None:
+                taken[i].append(job["id"])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    claimed = [j for ids in taken for j in ids]
+    assert len(claimed) == len(set(claimed)) and set(claimed) == queued
+    check = Store(_url(tmp_path), tmp_path)
+    try:
+        for i, ids in enumerate(taken):
+            for j in ids:
+                job = row(check.get_job(j))
+                assert (job["worker"], job["attempts"], job["state"]) == (f"w{i}", 1, "running")
+    finally:
+        check.close()
+
+
+# --- corpora ---------------------------------------------------------------------
+
+
+def test_a_corpus_keeps_its_documents_in_order_with_their_coverage(store: Store) -> None:
+    a, b = (add(store, x).document["id"] for x in (b"a", b"b"))
+    job = row(store.claim_job("w"))
+    assert job["document_id"] == a and finish(store, job["id"], "w", coverage='{"a": 1}')
+    corpus = store.create_corpus("Barbados", "BRB", [b, a, b], "k1")
+    assert corpus["document_ids"] == [b, a] and corpus["country"] == "BRB"
+    assert row(store.get_corpus(corpus["id"])) == corpus
+    members = store.corpus_members(corpus["id"])
+    assert [(d["id"], cov) for d, cov in members] == [(b, None), (a, '{"a": 1}')]
+    assert "coverage" not in members[0][0]
+
+
+def test_a_corpus_of_unknown_documents_is_refused_whole(store: Store) -> None:
+    a = add(store, b"a").document["id"]
+    with pytest.raises(UnknownDocuments, match="0000"):
+        store.create_corpus("x", None, [a, "0000"], None)
+    assert store.counts()["corpora"] == 0 and store.counts()["corpus_documents"] == 0
+
+
+def test_corpora_are_listed_newest_first_and_deleted(store: Store) -> None:
+    ids = [store.create_corpus(f"c{i}", None, [], None)["id"] for i in range(3)]
+    page, total = store.list_corpora(limit=2, offset=1)
+    assert total == 3 and [c["id"] for c in page] == ids[::-1][1:]
+    assert store.delete_corpus(ids[0]) and not store.delete_corpus(ids[0])
+    assert store.get_corpus(ids[0]) is None and store.list_corpora(limit=9, offset=0)[1] == 2
+
+
+# --- migrations ------------------------------------------------------------------
+
+
+def _schema_diff(url: str) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            return list(compare_metadata(MigrationContext.configure(c), metadata))
+    finally:
+        engine.dispose()
+
+
+def _revision(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            return migrate.current(c)
+    finally:
+        engine.dispose()
+
+
+def test_a_fresh_database_is_migrated_to_the_schema_the_code_reads(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    Store.open(url, tmp_path).close()
+    assert _revision(url) == migrate.head()
+    assert _schema_diff(url) == []
+    Store.open(url, tmp_path).close()  # a second open finds nothing to do
+    assert _revision(url) == migrate.head()
+
+
+def test_foreign_keys_are_enforced_again_after_migrating(store: Store) -> None:
+    """Migrations run with SQLite's foreign keys off; the connections used next have them on."""
+    for _ in range(3):
+        with pytest.raises(IntegrityError), store.db.write() as c:
+            c.execute(
+                insert(jobs).values(
+                    id="j", document_id="nope", state="queued", pages_done=0, attempts=0,
+                    created_at=now(), updated_at=now(),
+                )
+            )  # fmt: skip
+
+
+def test_a_database_made_before_migrations_is_adopted_with_its_rows(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    engine = create_engine(url)
+    with engine.begin() as c:
+        metadata.create_all(c)  # how the store made its schema before it had migrations
+        c.execute(
+            insert(api_keys).values(id="k1", key_hash="h" * 64, role="admin", created_at=now())
+        )
+    engine.dispose()
+    assert _revision(url) is None
+    store = Store.open(url, tmp_path)
+    try:
+        assert store.counts()["api_keys"] == 1
+    finally:
+        store.close()
+    assert _revision(url) == migrate.head()
+    assert _schema_diff(url) == []
+
+
+def test_a_database_with_only_some_of_the_tables_is_refused(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    engine = create_engine(url)
+    with engine.begin() as c:
+        documents.create(c)
+    engine.dispose()
+    with pytest.raises(InvalidStore, match="documents"):
+        Store.open(url, tmp_path)
+    assert _revision(url) is None
+
+
+def test_migrations_go_down_to_nothing_and_up_again(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    Store.open(url, tmp_path).close()
+    config = migrate.alembic_config(url=url)
+    command.downgrade(config, "base")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            assert set(inspect(c).get_table_names()) == {"alembic_version"}
+            assert c.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 0
+    finally:
+        engine.dispose()
+    assert _revision(url) is None
+    command.upgrade(config, "head")
+    assert _revision(url) == migrate.head() and _schema_diff(url) == []
+    store = Store.open(url, tmp_path)
+    try:
+        add(store, b"after the round trip")
+        assert store.counts()["documents"] == 1
+    finally:
+        store.close()
