@@ -236,9 +236,10 @@ def annotations_agreement(
 @annotations_app.command(
     "split",
     help=(
-        "Freeze a document-level train/dev/test split of the annotated documents into "
-        "training/splits/NAME.json (an existing split is never replaced).\n\n"
-        "Example:\n\n    tipscan annotations split --name seed-v1"
+        "Freeze a document-level train/dev/test split (60/20/20) of the annotated documents "
+        "into training/splits/NAME.json, stratified by label so that every label found in "
+        "enough documents has positives in each part (an existing split is never replaced)."
+        "\n\nExample:\n\n    tipscan annotations split --name full-v3"
     ),
 )
 def annotations_split(
@@ -246,15 +247,21 @@ def annotations_split(
     store: StoreOption = "annotations",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 13,
     folder: Annotated[str, typer.Option("--dir", help="Where splits live.")] = "training/splits",
+    legacy: Annotated[
+        bool,
+        typer.Option(
+            "--legacy", help="The seed splits' rarest-label-first method, not stratification."
+        ),
+    ] = False,
 ) -> None:
     from pathlib import Path
 
     from .annotations import final_labels, snapshot_hash
     from .errors import TipscanError
-    from .split import make_split, write_split
+    from .split import make_split, make_stratified_split, write_split
 
     finals = final_labels(_load_store(store))
-    assign = make_split(finals, seed=seed)
+    assign = make_split(finals, seed=seed) if legacy else make_stratified_split(finals, seed=seed)
     try:
         data = write_split(
             Path(folder) / f"{name}.json", finals, assign, snapshot_hash(store), seed
@@ -382,8 +389,9 @@ def train(
 
 @app.command(
     help=(
-        "Per-label precision, recall, F1 and support, and micro/macro F1, of a model on a part "
-        "of its frozen document split.\n\n"
+        "Per-label precision, recall, F1 and support, micro/macro F1, and the same by language "
+        "and by document type, the flags' accuracy and document coverage (cell accuracy, "
+        "covered-cell F1), of a model on a part of its frozen document split.\n\n"
         "Example:\n\n    tipscan evaluate --model tfidf-context-1.0.1 --split test"
     )
 )
@@ -396,7 +404,7 @@ def evaluate(
 ) -> None:
     from .classify import load_model, models_dir
     from .errors import TipscanError
-    from .evaluate import format_table
+    from .evaluate import format_groups, format_table
     from .train import evaluate_model
 
     try:
@@ -411,6 +419,7 @@ def evaluate(
     typer.echo(format_table(metrics))
     for flag, v in metrics["flags"].items():
         typer.echo(f"{flag}: accuracy {v['accuracy']:.3f} (support {v['support']})")
+    typer.echo("\n" + format_groups(metrics))
 
 
 models_app = typer.Typer(
@@ -438,7 +447,7 @@ def models_list(models: ModelsOption = None) -> None:
         mark = "*" if m.name == default else " "
         typer.echo(
             f"{mark} {m.name:32} {m.kind:8} test micro-F1 {m.test['micro']['f1']:.3f} "
-            f"macro-F1 {m.test['macro_f1']:.3f}; dev macro-F1 {m.dev['macro_f1']:.3f}"
+            f"macro-F1 {m.test['macro_f1']:.3f}; held-out macro-F1 {m.held_out_macro_f1:.3f}"
         )
     history = [h for h in default_history(root) if h["name"] == default]
     if history:

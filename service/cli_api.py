@@ -8,9 +8,13 @@ service/settings.py), else the defaults.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from .settings import Settings
+    from .store import Store
 
 DbOption = Annotated[
     str | None,
@@ -40,7 +44,7 @@ def _err(message: str) -> None:
     typer.echo(f"tipscan: {message}", err=True)
 
 
-def _settings(**flags: Any) -> Any:
+def _settings(**flags: Any) -> Settings:
     from .errors import TipscanError
     from .settings import Settings
 
@@ -51,7 +55,7 @@ def _settings(**flags: Any) -> Any:
         raise typer.Exit(1) from None
 
 
-def _store(db: str | None, data_dir: str | None) -> Any:
+def _store(db: str | None, data_dir: str | None) -> Store:
     from .store import Store
 
     settings = _settings(db_url=db, data_dir=data_dir)
@@ -134,24 +138,24 @@ def keys_create(
 ) -> None:
     store = _store(db, data_dir)
     try:
-        key_id, key = store.create_key(role.value, name)
+        record, key = store.create_key(role.value, name)
     finally:
         store.close()
     typer.echo(key)
-    _err(f"created {role.value} key {key_id}; it is shown only this once")
+    _err(f"created {role.value} key {record.id}; it is shown only this once")
 
 
 def keys_list(db: DbOption = None, data_dir: DataDirOption = None) -> None:
     store = _store(db, data_dir)
     try:
-        rows = store.list_keys()
+        keys = store.list_keys()
     finally:
         store.close()
-    for k in rows:
-        state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "live"
+    for k in keys:
+        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "live"
         typer.echo(
-            f"{k['id']}  {k['role']:9}  {state:18}  {k['created_at']:%Y-%m-%d %H:%M}  "
-            f"{k['name'] or ''}".rstrip()
+            f"{k.id}  {k.role:9}  {state:18}  {k.created_at:%Y-%m-%d %H:%M}  "
+            f"{k.name or ''}".rstrip()
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from . import __version__
 from .classify.meta import ModelMeta
@@ -42,10 +42,39 @@ def document_rule(meta: ModelMeta) -> dict[str, Any]:
     return {**DEFAULT_RULE, **meta.document_rule.model_dump(exclude_none=True)}
 
 
+# Labels whose definition joins the two themes: a document that does not deal with
+# both trafficking and corruption cannot cover them (annotation guidelines, 2.1 and 2.4).
+JOINT_LABELS = frozenset({"2.1", "2.4"})
+DocStatus = Literal["covered", "uncertain", "none"]
+
+
+def doc_status(
+    scores: Sequence[float],
+    threshold: float,
+    rule: dict[str, Any],
+    label: str = "",
+    both_themes: bool = True,
+) -> DocStatus:
+    """The document-level rule.
+
+    Covered: at least ``min_passages`` passages at ``factor`` times the label's
+    passage threshold (and, with ``uncertain_single``, more than one passage at the
+    threshold). Uncertain: some support, not enough. 2.1 and 2.4 need a document
+    that mentions both trafficking and corruption."""
+    if label in JOINT_LABELS and not both_themes:
+        return "none"
+    bar = min(0.95, threshold * float(rule.get("factor", 1.0)))
+    strong = sum(1 for s in scores if s >= bar)
+    supporting = sum(1 for s in scores if s >= threshold)
+    if strong >= int(rule.get("min_passages", 1)) and not (
+        rule.get("uncertain_single") and supporting < 2
+    ):
+        return "covered"
+    return "uncertain" if supporting else "none"
+
+
 def doc_covers(scores: Sequence[float], threshold: float, rule: dict[str, Any]) -> bool:
-    """The document-level rule: enough passages clearly above the passage threshold."""
-    bar = min(0.95, threshold * float(rule["factor"]))
-    return sum(1 for s in scores if s >= bar) >= int(rule["min_passages"])
+    return doc_status(scores, threshold, rule) == "covered"
 
 
 def thin_labels(meta: ModelMeta) -> list[str]:
@@ -78,6 +107,9 @@ def cover_document(
 ) -> DocumentCoverage:
     rule = document_rule(meta)
     thresholds = meta.thresholds
+    both = any(p.mentions_trafficking for p in predictions) and any(
+        p.mentions_corruption for p in predictions
+    )
     labels: dict[str, LabelCoverage] = {}
     for label in LABEL_IDS:
         scored = sorted(
@@ -86,9 +118,10 @@ def cover_document(
         )
         scores = [s for s, _ in scored]
         supporting = [(s, p) for s, p in scored if s >= thresholds[label]]
-        covered = doc_covers(scores, thresholds[label], rule)
+        status = doc_status(scores, thresholds[label], rule, label, both)
         labels[label] = LabelCoverage(
-            covered=covered,
+            covered=status == "covered",
+            status=status,
             score=round(scores[0], 4) if scores else 0.0,
             supporting=len(supporting),
             evidence=[_evidence(p, s) for s, p in supporting[:EVIDENCE_PER_LABEL]],

@@ -98,3 +98,29 @@ def format_table(metrics: dict[str, Any]) -> str:
         f"with support; {metrics['passages']} passages"
     )
     return "\n".join(lines)
+
+
+def format_groups(metrics: dict[str, Any]) -> str:
+    """By language, by document type, non-English and document coverage, as text."""
+    lines = []
+    for title, key in (("language", "by_language"), ("document type", "by_doc_type")):
+        lines.append(
+            f"{'by ' + title:26} {'passages':>8} {'positives':>9} {'micro-F1':>8} {'macro-F1':>8}"
+        )
+        for g, v in metrics.get(key, {}).items():
+            lines.append(
+                f"  {g:24} {v['passages']:>8} {v['positives']:>9} {v['micro_f1']:>8.2f} "
+                f"{v['macro_f1']:>8.2f}"
+            )
+        lines.append("")
+    if "non_english" in metrics:
+        ne = metrics["non_english"]
+        lines.append(f"non-English: {ne['passages']} passages, micro-F1 {ne['micro_f1']:.3f}")
+    if "coverage" in metrics:
+        c = metrics["coverage"]
+        lines.append(
+            f"document coverage: {c['documents']} documents, cell accuracy {c['accuracy']:.3f}, "
+            f"covered-cell F1 {c['f1']:.3f} (P {c['precision']:.2f}, R {c['recall']:.2f}), "
+            f"{c['uncertain']} cells uncertain"
+        )
+    return "\n".join(lines)

@@ -22,13 +22,12 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any
 
 from .classify import Model
 from .errors import InternalError, NotFound, TipscanError
 from .pipeline import DocumentHints, ExtractOptions, score_document
 from .settings import Settings
-from .store import Store
+from .store import DocumentSummary, JobRecord, Store
 
 log = logging.getLogger("tipscan.jobs")
 
@@ -118,57 +117,52 @@ class WorkerPool:
             try:
                 run_job(self.store, self.model, self.settings, job, worker)
             except Exception:
-                log.exception("job %s failed on an internal error", job["id"])
+                log.exception("job %s failed on an internal error", job.id)
                 try:
                     self.store.fail_job(
-                        job["id"], worker, InternalError.code,
+                        job.id, worker, InternalError.code,
                         "an internal error stopped this job; the server log has the details",
                     )  # fmt: skip
                 except Exception:
-                    log.exception("cannot record the failure of job %s", job["id"])
+                    log.exception("cannot record the failure of job %s", job.id)
 
 
-def run_job(
-    store: Store, model: Model, settings: Settings, job: dict[str, Any], worker: str
-) -> None:
+def run_job(store: Store, model: Model, settings: Settings, job: JobRecord, worker: str) -> None:
     """Score one claimed job's document (:func:`~.pipeline.score_document`) and store it."""
-    row = store.get_document(job["document_id"])
-    if row is None:
-        store.fail_job(job["id"], worker, NotFound.code, "the document was deleted")
+    doc = store.get_document(job.document_id)
+    if doc is None:
+        store.fail_job(job.id, worker, NotFound.code, "the document was deleted")
         return
     hints = DocumentHints(
-        title=row["title"], doc_type=row["doc_type"], country=row["country"], origin="given"
+        title=doc.title, doc_type=doc.doc_type, country=doc.country, origin="given"
     )
     options = ExtractOptions(
         engine=settings.engine, limits=settings.limits, max_memory=settings.max_memory
     )
     try:
         scored = score_document(
-            store.files.path(row["id"]),
+            store.files.path(doc.id),
             model,
             hints=hints,
-            name=row["filename"],
+            name=doc.filename,
             options=options,
-            progress=lambda done, total: store.set_progress(job["id"], worker, done, total),
+            progress=lambda done, total: store.set_progress(job.id, worker, done, total),
         )
     except TipscanError as exc:
-        store.fail_job(job["id"], worker, exc.code, exc.message)
+        store.fail_job(job.id, worker, exc.code, exc.message)
         return
-    doc = scored.document
+    found = scored.document
     store.finish_job(
-        job["id"],
+        job.id,
         worker,
         model=model.name,
-        passages=[
-            {"passage": p.model_dump(mode="json"), "prediction": q.model_dump(mode="json")}
-            for p, q in zip(scored.passages, scored.predictions, strict=True)
-        ],
-        coverage=scored.coverage.model_dump_json(by_alias=True),
-        document={
-            "doc_title": doc.title[:300],
-            "language": doc.language,
-            "page_count": doc.page_count,
-            "passage_count": len(scored.passages),
-            "inferred_doc_type": None if row["doc_type"] else scored.coverage.doc_type,
-        },
+        passages=scored.passages,
+        predictions=scored.predictions,
+        coverage=scored.coverage,
+        summary=DocumentSummary(
+            title=found.title,
+            language=found.language,
+            page_count=found.page_count,
+            inferred_doc_type=None if doc.doc_type else scored.coverage.doc_type,
+        ),
     )

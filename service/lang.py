@@ -10,7 +10,7 @@ _ENOUGH_LETTERS = re.compile(r"(?:[^\W\d_][\W\d_]*){12}")
 
 # The languages of the corpora tipscan reads; restricting the model to them
 # keeps short legal passages from being taken for a neighbouring language.
-LANGUAGES = ("en", "nl", "es", "fr", "sv", "de", "pt", "it")
+LANGUAGES = ("en", "nl", "es", "fr", "sv", "de", "pt", "it", "ro")
 
 
 @cache

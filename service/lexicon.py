@@ -1,56 +1,76 @@
-"""The lexicon layer: term lists (data files) matched on word tokens.
+"""The lexicon layer: concepts, each a list of terms in every supported language.
 
-It serves the two mention flags directly, gives the trained models one feature
-per label (how many supporting terms a passage holds) and explains
-predictions (which terms of the passage support each label). Terms live in
-``service/data/lexicon/*.toml``; a token ending in ``*`` matches by prefix.
+A concept (``extradition``, ``bribery``, ``immunity``, ...) supports one or more
+keys: label ids or the two mention flags. The lexicon serves the flags directly,
+gives the trained models one count per concept (the same feature whatever the
+language) and one per key, and explains predictions (which words of the passage
+support each label). Concepts live in ``service/data/lexicon/concepts.toml``; a
+token ending in ``*`` matches by prefix, and a concept's ``not`` phrases cancel
+its matches inside them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from .labels import FLAGS, LABEL_IDS
+
+KEYS = (*FLAGS, *LABEL_IDS)
+LANGUAGES = ("en", "nl", "es", "pt", "fr", "sv", "ro", "de", "it")
+
+
+class Concept(BaseModel):
+    """One concept of ``concepts.toml``: what it supports, its terms by language."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    keys: list[str]
+    terms: dict[str, list[str]] = Field(default_factory=dict)
+    negatives: list[str] = Field(default_factory=list, alias="not")
 
 
 @dataclass(frozen=True, slots=True)
 class Hits:
-    """Matched terms of one passage: per flag and per label, the text as written."""
+    """Matched terms of one passage: per flag, per label and per concept, as written."""
 
     flags: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, list[str]] = field(default_factory=dict)
+    concepts: dict[str, int] = field(default_factory=dict)
 
 
-def _read(name: str) -> dict[str, Any]:
-    text = resources.files("service").joinpath(f"data/lexicon/{name}").read_text("utf-8")
-    return tomllib.loads(text)
-
-
-def _terms() -> dict[str, list[str]]:
-    """Key (a flag or a label id) -> its terms, languages pooled."""
-    out: dict[str, list[str]] = {}
-    flags = _read("flags.toml")
-    for flag in FLAGS:
-        out[flag] = [t for terms in flags[flag].values() for t in terms]
-    labels = _read("labels.toml")
-    for label in LABEL_IDS:
-        out[label] = list(labels[label]["terms"])
+def read_concepts(text: str) -> dict[str, Concept]:
+    """Concepts from the TOML text of ``concepts.toml`` (validated)."""
+    out = {}
+    for name, table in tomllib.loads(text).items():
+        terms = {k: v for k, v in table.items() if k in LANGUAGES}
+        rest = {k: v for k, v in table.items() if k not in LANGUAGES}
+        concept = Concept.model_validate({**rest, "terms": terms})
+        unknown = set(concept.keys) - set(KEYS)
+        if unknown:
+            raise ValueError(f"concept {name!r}: unknown keys {sorted(unknown)}")
+        out[name] = concept
     return out
 
 
-# Words and single punctuation marks: hyphens and apostrophes stand alone, as
-# they do in spaCy's blank tokenizer ("co-operation" -> co, -, operation).
+def _default_text() -> str:
+    return resources.files("service").joinpath("data/lexicon/concepts.toml").read_text("utf-8")
+
+
+# Words and single punctuation marks: hyphens and apostrophes stand alone
+# ("co-operation" -> co, -, operation; "d'extradition" -> d, ', extradition).
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 class Lexicon:
-    """Matches the term lists on lowercased word tokens; one instance is cheap to share.
+    """Matches the concepts' terms on lowercased word tokens; cheap to share.
 
     Every entry, plain or starred, is indexed by its first token (or, when that
     token is a prefix, by the prefix), and what can start at a given word is
@@ -58,23 +78,41 @@ class Lexicon:
     token plus the few candidate entries that start there.
     """
 
-    def __init__(self, terms: dict[str, list[str]] | None = None) -> None:
-        self.terms = terms if terms is not None else _terms()
-        self.entries: list[tuple[str, tuple[str, ...]]] = []
+    def __init__(
+        self, concepts: dict[str, Concept] | None = None, source: str | None = None
+    ) -> None:
+        if concepts is None:
+            source = _default_text()
+            concepts = read_concepts(source)
+        self.concepts = concepts
+        self.names = list(concepts)
+        self.fingerprint = hashlib.sha256((source or repr(concepts)).encode()).hexdigest()
+        # (concept index, tokens, negative?)
+        self.entries: list[tuple[int, tuple[str, ...], bool]] = []
         self._by_first: dict[str, list[int]] = {}
         self._by_prefix: dict[str, list[int]] = {}
         self._word_cache: dict[str, tuple[int, ...]] = {}
         self._last: tuple[tuple[str, ...], list[Hits]] | None = None
-        for key, raw in self.terms.items():
-            for entry in dict.fromkeys(e.strip().lower() for e in raw if e.strip()):
-                tokens = tuple(_star_tokens(entry))
-                index = len(self.entries)
-                self.entries.append((key, tokens))
-                first = tokens[0]
-                if first.endswith("*"):
-                    self._by_prefix.setdefault(first[:-1], []).append(index)
-                else:
-                    self._by_first.setdefault(first, []).append(index)
+        self._keys_of = [tuple(c.keys) for c in concepts.values()]
+        for ci, concept in enumerate(concepts.values()):
+            terms = [t for ts in concept.terms.values() for t in ts]
+            for negative, group in ((False, terms), (True, concept.negatives)):
+                for entry in dict.fromkeys(e.strip().lower() for e in group if e.strip()):
+                    self._add(ci, tuple(_star_tokens(entry)), negative)
+
+    def _add(self, concept: int, tokens: tuple[str, ...], negative: bool) -> None:
+        index = len(self.entries)
+        self.entries.append((concept, tokens, negative))
+        first = tokens[0]
+        if first.endswith("*"):
+            self._by_prefix.setdefault(first[:-1], []).append(index)
+        else:
+            self._by_first.setdefault(first, []).append(index)
+
+    @property
+    def width(self) -> int:
+        """Features per passage: one count per key, then one per concept."""
+        return len(KEYS) + len(self.names)
 
     def _starting_at(self, word: str) -> tuple[int, ...]:
         """Entries whose first token accepts ``word`` (cached per distinct word)."""
@@ -105,13 +143,14 @@ class Lexicon:
     def _match_one(self, text: str) -> Hits:
         spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         lowers = [text[a:b].lower() for a, b in spans]
-        found: list[tuple[int, int, str]] = []
+        found: list[tuple[int, int, int]] = []
+        cancelled: list[tuple[int, int, int]] = []
         starting_at = self._starting_at
         entries = self.entries
         n_tokens = len(lowers)
         for i, word in enumerate(lowers):
             for index in starting_at(word):
-                key, tokens = entries[index]
+                concept, tokens, negative = entries[index]
                 end = i + len(tokens)
                 if end > n_tokens:
                     continue
@@ -119,23 +158,30 @@ class Lexicon:
                     lowers[i + k].startswith(t[:-1]) if t.endswith("*") else lowers[i + k] == t
                     for k, t in enumerate(tokens[1:], 1)
                 ):
-                    found.append((i, end, key))
+                    (cancelled if negative else found).append((i, end, concept))
         if not found:
             return Hits()
         flags: dict[str, list[str]] = {}
         labels: dict[str, list[str]] = {}
-        for i, end, key in sorted(set(found)):
+        concepts: dict[str, int] = {}
+        for i, end, concept in sorted(set(found)):
+            if any(c == concept and a <= i and end <= b for a, b, c in cancelled):
+                continue
             surface = text[spans[i][0] : spans[end - 1][1]]
-            (flags if key in _FLAG_SET else labels).setdefault(key, []).append(surface)
-        return Hits(flags=flags, labels=labels)
+            name = self.names[concept]
+            concepts[name] = concepts.get(name, 0) + 1
+            for key in self._keys_of[concept]:
+                (flags if key in _FLAG_SET else labels).setdefault(key, []).append(surface)
+        return Hits(flags=flags, labels=labels, concepts=concepts)
 
     def features(self, texts: Sequence[str]) -> list[list[float]]:
-        """Per text: the count of supporting terms for each flag and label (20 columns)."""
+        """Per text: the count of supporting terms per key, then per concept."""
         rows = []
         for hits in self.match_many(texts):
             rows.append(
                 [float(len(hits.flags.get(k, ()))) for k in FLAGS]
                 + [float(len(hits.labels.get(k, ()))) for k in LABEL_IDS]
+                + [float(hits.concepts.get(n, 0)) for n in self.names]
             )
         return rows
 
@@ -144,12 +190,12 @@ _FLAG_SET = frozenset(FLAGS)
 
 
 def _star_tokens(entry: str) -> list[str]:
-    """Split an entry into tokens the way the blank tokenizer would, keeping a trailing '*'."""
+    """Split an entry into word tokens as :data:`_TOKEN` would, keeping a trailing '*'."""
     out = []
     for word in entry.split():
         star = word.endswith("*")
         core = word.rstrip("*")
-        parts = core.replace("-", " - ").replace("'", " ' ").split()
+        parts = _TOKEN.findall(core)
         if star and parts:
             parts[-1] += "*"
         out.extend(parts)

@@ -149,6 +149,11 @@ class Evidence(BaseModel):
 
 class LabelCoverage(BaseModel):
     covered: bool
+    status: Literal["covered", "uncertain", "none"] = Field(
+        default="none",
+        description="uncertain: some passages support the label, too few or too weakly "
+        "for the document rule, or 2.1/2.4 in a document that does not name both themes",
+    )
     score: float = Field(description="the best passage score for the label")
     supporting: int = Field(description="passages at or above the label's threshold")
     evidence: list[Evidence] = Field(default_factory=list)

@@ -12,26 +12,84 @@ def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def _metric_table(m: dict[str, Any], support_train: dict[str, int], modes: dict[str, str],
-                  thresholds: dict[str, float], sources: dict[str, str]) -> list[str]:  # fmt: skip
+def _metric_table(m: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+    support_train = meta["support"]["train"]
     rows = [
-        "| label | slug | P | R | F1 | test support | train support | mode | threshold |",
+        "| label | slug | P | R | F1 | support | train support | mode | threshold |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for label in LABEL_IDS:
         v = m["per_label"][label]
-        thr = f"{thresholds[label]:.2f}" + (" (fallback)" if sources[label] == "fallback" else "")
+        source = meta["threshold_source"][label]
+        thr = f"{meta['thresholds'][label]:.2f}" + (" (fallback)" if source == "fallback" else "")
         rows.append(
             f"| {label} | {BY_ID[label].slug} | {_f(v['precision'])} | {_f(v['recall'])} | "
-            f"{_f(v['f1'])} | {v['support']} | {support_train[label]} | {modes.get(label, '-')} | {thr} |"
+            f"{_f(v['f1'])} | {v['support']} | {support_train[label]} | "
+            f"{meta['modes'].get(label, '-')} | {thr} |"
         )
     return rows
 
 
+def _headline(m: dict[str, Any]) -> list[str]:
+    lines = [
+        f"- micro-F1 **{_f(m['micro']['f1'])}** (P {_f(m['micro']['precision'])}, "
+        f"R {_f(m['micro']['recall'])}); macro-F1 **{_f(m['macro_f1'])}** over the "
+        f"{m['labels_with_support']} labels with support; {m['passages']} passages",
+        "- flags: "
+        + "; ".join(
+            f"{k} accuracy {v['accuracy']:.3f} (support {v['support']})"
+            for k, v in m["flags"].items()
+        ),
+    ]
+    if "non_english" in m:
+        ne = m["non_english"]
+        lines.append(f"- non-English passages ({ne['passages']}): micro-F1 {_f(ne['micro_f1'])}")
+    if "coverage" in m:
+        c = m["coverage"]
+        lines.append(
+            f"- document coverage ({c['documents']} documents x 18 labels): cell accuracy "
+            f"{_f(c['accuracy'])}, covered-cell F1 {_f(c['f1'])} (P {_f(c['precision'])}, "
+            f"R {_f(c['recall'])}); {c['uncertain']} cells called uncertain"
+        )
+    return lines
+
+
+def _groups(title: str, groups: dict[str, Any]) -> list[str]:
+    rows = [
+        "",
+        f"### {title}",
+        "",
+        "| group | passages | positives | micro-F1 | macro-F1 |",
+        "|---|---|---|---|---|",
+    ]
+    for g, v in groups.items():
+        rows.append(
+            f"| {g} | {v['passages']} | {v['positives']} | {_f(v['micro_f1'])} | "
+            f"{_f(v['macro_f1'])} |"
+        )
+    return rows
+
+
+def _summary_table(first: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    out = [
+        f"| {first} | micro-F1 | macro-F1 | non-English micro-F1 | coverage accuracy | "
+        "coverage F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k, v in rows.items():
+        out.append(
+            f"| {k} | {_f(v['micro_f1'])} | {_f(v['macro_f1'])} | "
+            f"{_f(v['non_english_micro_f1'])} | {_f(v['coverage_accuracy'])} | "
+            f"{_f(v['coverage_f1'])} |"
+        )
+    return out
+
+
 def render_card(record: ModelMeta) -> str:
     meta = record.model_dump(mode="json")
-    test, dev = meta["test"], meta["dev"]
+    test = meta["test"]
     s = meta["sizes"]
+    rule = meta["document_rule"]
     lines = [
         f"# Model card: {meta['name']}",
         "",
@@ -40,10 +98,9 @@ def render_card(record: ModelMeta) -> str:
         f"- Kind: **{meta['kind']}**. {meta.get('description', '')}",
         f"- Trained: {meta['created_at']}; code commit `{meta.get('git_commit') or 'unknown'}`",
         f"- Annotations: snapshot `{meta['annotation_snapshot'][:16]}`; "
-        f"split `{meta['split']['name']}` (documents, not passages, in train/dev/test)",
-        f"- Sizes: train {s['train']['passages']} passages / {s['train']['documents']} documents; "
-        f"dev {s['dev']['passages']} / {s['dev']['documents']}; "
-        f"test {s['test']['passages']} / {s['test']['documents']}",
+        f"split `{meta['split']['name']}` (documents, not passages, in each part)",
+        f"- Fitted on {s['train']['passages']} passages of {s['train']['documents']} documents; "
+        f"tested on {s['test']['passages']} passages of {s['test']['documents']} other documents",
         *(
             [
                 f"- Converted from `{meta['converted_from']['name']}`: {meta['converted_from']['note']}"
@@ -51,6 +108,15 @@ def render_card(record: ModelMeta) -> str:
             if meta.get("converted_from")
             else []
         ),
+        f"- Document rule: a label is covered when {rule.get('min_passages', 1)} passage(s) "
+        f"score at least {rule.get('factor', 1.0)}x its threshold"
+        + (
+            ", and more than one passage reaches the threshold"
+            if rule.get("uncertain_single")
+            else ""
+        )
+        + "; some support short of that is *uncertain*; 2.1 and 2.4 need a document that "
+        "mentions both trafficking and corruption",
         "",
         "## Intended use",
         "",
@@ -60,66 +126,87 @@ def render_card(record: ModelMeta) -> str:
         "",
         "## Test split (documents never seen in training or tuning)",
         "",
-        f"- micro-F1 **{_f(test['micro']['f1'])}** (P {_f(test['micro']['precision'])}, "
-        f"R {_f(test['micro']['recall'])}); macro-F1 **{_f(test['macro_f1'])}** over the "
-        f"{test['labels_with_support']} labels with test support",
-        f"- dev: micro-F1 {_f(dev['micro']['f1'])}, macro-F1 {_f(dev['macro_f1'])}",
-        "- flags on test: "
-        + "; ".join(
-            f"{k} accuracy {_f(v['accuracy'])} (support {v['support']}, rule: "
-            f"{meta['flag_rules'][k]})"
-            for k, v in test["flags"].items()
-        ),
+        *_headline(test),
     ]
+    if meta.get("dev"):
+        dev = meta["dev"]
+        lines.append(f"- dev: micro-F1 {_f(dev['micro']['f1'])}, macro-F1 {_f(dev['macro_f1'])}")
     cv = meta.get("cv")
-    if cv:
-        lines.append(
-            f"- grouped {cv['folds']}-fold cross-validation over all {cv['documents']} documents "
-            f"(second opinion): micro-F1 {_f(cv['micro']['f1'])}, macro-F1 {_f(cv['macro_f1'])}; "
-            + "; ".join(f"{k} accuracy {_f(v['accuracy'])}" for k, v in cv["flags"].items())
-        )
-    lines += ["", "### Per label (test)", ""]
-    lines += _metric_table(
-        test, meta["support"]["train"], meta["modes"], meta["thresholds"], meta["threshold_source"]
-    )
-    lines += [
-        "",
-        "Mode: `calibrated` = logistic regression with sigmoid-calibrated probabilities;",
-        "`uncalibrated` = too few positives to calibrate; `lexicon` = too few to train, scored from",
-        "the term lists; `calibrated-by-training` = the spaCy classifier's own scores. A threshold",
-        "marked fallback had too few dev positives to tune. A label's F1 is `-` where the test",
-        "documents hold no positive for it.",
-    ]
     if cv:
         lines += [
             "",
-            "### Per label (grouped cross-validation)",
+            f"## Grouped {cv['folds']}-fold cross-validation over all {cv['documents']} documents",
             "",
-            "| label | F1 | support |",
-            "|---|---|---|",
+            "Every choice nested: thresholds, flag rules and the document rule of each fold",
+            "come from out-of-fold scores of that fold's own training documents.",
+            "",
+            *_headline(cv),
+        ]
+    lines += ["", "### Per label (test)", "", *_metric_table(test, meta)]
+    if cv:
+        lines += [
+            "",
+            "### Per label (cross-validation)",
+            "",
+            "| label | P | R | F1 | support |",
+            "|---|---|---|---|---|",
         ]
         for label in LABEL_IDS:
             v = cv["per_label"][label]
-            lines.append(f"| {label} | {_f(v['f1'])} | {v['support']} |")
+            lines.append(
+                f"| {label} | {_f(v['precision'])} | {_f(v['recall'])} | {_f(v['f1'])} | "
+                f"{v['support']} |"
+            )
+        if "by_language" in cv:
+            lines += _groups("By language (cross-validation)", cv["by_language"])
+            lines += _groups("By document type (cross-validation)", cv["by_doc_type"])
+    elif "by_language" in test:
+        lines += _groups("By language (test)", test["by_language"])
+        lines += _groups("By document type (test)", test["by_doc_type"])
+    lines += [
+        "",
+        "Mode: `calibrated` = logistic regression with sigmoid-calibrated probabilities;",
+        "`uncalibrated` = a logistic regression's own probabilities; `lexicon` = too few",
+        "positives to train, scored from the term lists; `calibrated-by-training` = the spaCy",
+        "classifier's own scores. A threshold marked fallback had too few positives to tune.",
+        "A label's F1 is `-` where the evaluated documents hold no positive for it.",
+    ]
+    if meta.get("comparison"):
+        lines += [
+            "",
+            "## Model families on the same folds (cross-validation)",
+            "",
+            *_summary_table("model", meta["comparison"]),
+        ]
+    if meta.get("learning_curve"):
+        lines += [
+            "",
+            "## Learning curve (cross-validation, share of each fold's training documents)",
+            "",
+            *_summary_table(
+                "share", dict(sorted(meta["learning_curve"].items(), key=lambda x: float(x[0])))
+            ),
+        ]
     if meta.get("ablation"):
         lines += [
             "",
-            "## What each feature group adds (dev)",
+            "## What each feature group adds (cross-validation)",
             "",
-            "| features | dev macro-F1 | dev micro-F1 |",
+            "| features | macro-F1 | micro-F1 |",
             "|---|---|---|",
         ]
         for key, v in meta["ablation"].items():
-            lines.append(f"| {key} | {_f(v['dev_macro_f1'])} | {_f(v['dev_micro_f1'])} |")
+            macro = v.get("cv_macro_f1", v.get("dev_macro_f1"))
+            micro = v.get("cv_micro_f1", v.get("dev_micro_f1"))
+            lines.append(f"| {key} | {_f(macro)} | {_f(micro)} |")
     lines += [
         "",
         "## Limits",
         "",
-        "- Seed annotations: a few thousand passages from about fifty documents; labels with small",
-        "  support have wide error bars, and documents unlike the corpus (other legal traditions,",
-        "  languages other than English, Dutch and Spanish) are out of distribution.",
-        "- Thresholds are tuned on the dev documents, which are few; scores are probabilities",
-        "  calibrated on training data, not guarantees.",
+        "- Labels with small support have wide error bars; documents unlike the corpus (other",
+        "  legal traditions, languages with few labelled passages) are out of distribution.",
+        "- Scores are probabilities of a linear model, not guarantees; thresholds are chosen on",
+        "  out-of-fold scores of the training documents.",
         "",
         "## Versions",
         "",

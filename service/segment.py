@@ -162,12 +162,14 @@ def _toc_blocks(doc: Document) -> set[int]:
     # The last block at which each number opens a real (long or legal) provision.
     last_long: dict[str, int] = {}
     short: dict[int, str] = {}
+    numbered: dict[int, str] = {}
     for i, (b, t) in enumerate(zip(doc.blocks, texts, strict=True)):
         m = _unit_match(t) or (
             ("", _norm_number(mm.group("num")), mm.end()) if (mm := _BARE_NUMBER.match(t)) else None
         )
         if m is None:
             continue
+        numbered[i] = m[1]
         if len(t) < 160 and not _SENTENCE_WORD.search(t) and b.kind != "heading":
             short[i] = m[1]
         if len(t) >= 160 or _LEGAL_WORD.search(t):
@@ -196,7 +198,7 @@ def _toc_blocks(doc: Document) -> set[int]:
             fillers += 1
             continue
         entries = [j for j in run if j in short]
-        if len(entries) >= 3:
+        if len(entries) >= 3 and not _continues_a_list(entries, numbered, short):
             last = max(entries)
             drop.update(j for j in run if j <= last)
         run, fillers, last_num = ([i], 0, num) if restart else ([], 0, None)
@@ -208,6 +210,28 @@ def _toc_blocks(doc: Document) -> set[int]:
         if i not in drop and short[i] in last_long and ({i - 1, i - 2, i + 1, i + 2} & drop):
             drop.add(i)
     return drop
+
+
+def _continues_a_list(entries: list[int], numbered: dict[int, str], short: dict[int, str]) -> bool:
+    """Short numbered lines that a full provision of the same numbering continues or
+    precedes ("4." short, then "5." with its text) are a list in the body, whose
+    numbers recur in the next list, not contents: contents end where numbering restarts."""
+    first, last = _int_prefix(short[entries[0]]), _int_prefix(short[entries[-1]])
+    before = max((j for j in numbered if j < entries[0]), default=None)
+    after = min((j for j in numbered if j > entries[-1]), default=None)
+    continued = (
+        after is not None
+        and after not in short
+        and last is not None
+        and _int_prefix(numbered[after]) == last + 1
+    )
+    preceded = (
+        before is not None
+        and before not in short
+        and first is not None
+        and _int_prefix(numbered[before]) == first - 1
+    )
+    return continued or preceded
 
 
 def _is_toc_filler(block: Block, text: str) -> bool:

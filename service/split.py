@@ -1,9 +1,12 @@
-"""Document-level train/dev/test splits, frozen to a file.
+"""Document-level splits and folds, frozen to a file.
 
 Passages of one document are alike (same drafting, same words), so a split
-by passage would flatter every model. Documents are assigned whole, and
-rare labels are spread first so that dev and test hold positives of every
-label that occurs in at least three documents.
+by passage would flatter every model. Documents are assigned whole.
+:func:`stratify` spreads them by iterative stratification (Sechidis, Tsoumakas
+and Vlahavas, 2011) over the labels they hold: the rarest label first, each
+of its documents to the part that still wants most of that label, so that
+every label found in enough documents has positives in every part.
+:func:`make_split` (the ``seed-v1``/``seed-v2`` splits) is kept for comparison.
 """
 
 from __future__ import annotations
@@ -65,6 +68,76 @@ def make_split(finals: dict[str, Final], seed: int = 13) -> dict[str, Part]:
         need = {p: TARGET[p] - size[p] / total for p in PARTS}
         put(doc, max(PARTS, key=lambda p: (need[p], p == "train")))
     return assign
+
+
+def stratify(
+    doc_labels: dict[str, Counter[str]],
+    sizes: dict[str, int],
+    shares: dict[str, float],
+    seed: int = 13,
+) -> dict[str, str]:
+    """Assign each document to a part (fold or split part) by iterative stratification.
+
+    ``doc_labels`` holds each document's positive passages per label, ``sizes`` its
+    passages, ``shares`` each part's wanted share. A label's positives, not its
+    documents, are what is spread, and documents without labels fill the parts
+    that are short of passages."""
+    rng = random.Random(seed)
+    parts = list(shares)
+    total = sum(sizes.values()) or 1
+    want_size = {p: shares[p] * total for p in parts}
+    want: dict[str, dict[str, float]] = {
+        p: {x: shares[p] * sum(c[x] for c in doc_labels.values()) for x in LABEL_IDS} for p in parts
+    }
+    left = sorted(sizes)
+    rng.shuffle(left)
+    assign: dict[str, str] = {}
+    while left:
+        remaining = {x: sum(doc_labels[d][x] for d in left) for x in LABEL_IDS}
+        active = [x for x in LABEL_IDS if remaining[x] > 0]
+        if not active:
+            for d in sorted(left, key=lambda d: -sizes[d]):
+                part = max(parts, key=lambda p: (want_size[p], rng.random()))
+                assign[d] = part
+                want_size[part] -= sizes[d]
+            break
+        label = min(active, key=lambda x: (remaining[x], x))
+        holders = sorted(
+            (d for d in left if doc_labels[d][label] > 0), key=lambda d: -doc_labels[d][label]
+        )
+        for d in holders:
+            part = max(parts, key=lambda p: (want[p][label], want_size[p], rng.random()))
+            assign[d] = part
+            want_size[part] -= sizes[d]
+            for x in LABEL_IDS:
+                want[part][x] -= doc_labels[d][x]
+            left.remove(d)
+    return assign
+
+
+def doc_label_counts(finals: dict[str, Final]) -> tuple[dict[str, Counter[str]], dict[str, int]]:
+    """Per document: positive passages per label, and passages."""
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    sizes: Counter[str] = Counter()
+    for f in finals.values():
+        doc = f.annotation.doc
+        sizes[doc] += 1
+        labels[doc].update(f.labels)
+    return {d: labels[d] for d in sizes}, dict(sizes)
+
+
+def make_stratified_split(finals: dict[str, Final], seed: int = 13) -> dict[str, Part]:
+    """train / dev / test (60/20/20 of passages and of each label's positives)."""
+    labels, sizes = doc_label_counts(finals)
+    out = stratify(labels, sizes, {"train": 0.6, "dev": 0.2, "test": 0.2}, seed)
+    return {d: p for d, p in out.items()}  # type: ignore[misc]
+
+
+def make_folds(finals: dict[str, Final], k: int, seed: int = 13) -> dict[str, int]:
+    """Document -> fold (0..k-1), stratified by label."""
+    labels, sizes = doc_label_counts(finals)
+    out = stratify(labels, sizes, {str(i): 1 / k for i in range(k)}, seed)
+    return {d: int(p) for d, p in out.items()}
 
 
 def summarise(finals: dict[str, Final], assign: dict[str, Part]) -> dict:

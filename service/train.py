@@ -9,10 +9,9 @@ writes ``models/<name>-<version>/`` with ``meta.json`` and ``MODEL_CARD.md``.
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
-import tomllib
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -24,12 +23,14 @@ import numpy as np
 
 from .annotations import final_labels, load_annotations, snapshot_hash
 from .classify import FLAG_RULES, FLAG_THRESHOLD, scorer_class, write_model_folder
+from .cover import doc_status
 from .errors import ModelError
 from .evaluate import best_threshold, flag_metrics, label_metrics
 from .labels import FLAGS, LABEL_IDS
-from .lexicon import default_lexicon
+from .lexicon import Lexicon, default_lexicon
 from .model import PassageInput
-from .split import load_split
+from .split import load_split, stratify
+from .train_config import TrainingConfig, read_config
 
 Progress = Callable[[str], None]
 
@@ -40,18 +41,28 @@ class Dataset:
     y: np.ndarray  # (n, 18) bool
     flags: np.ndarray  # (n, 2) bool
     docs: list[str]
+    languages: list[str]
+    doc_types: list[str]
 
     def take(self, mask: np.ndarray) -> Dataset:
         idx = np.flatnonzero(mask)
         return Dataset(
-            [self.items[i] for i in idx], self.y[idx], self.flags[idx], [self.docs[i] for i in idx]
+            [self.items[i] for i in idx],
+            self.y[idx],
+            self.flags[idx],
+            [self.docs[i] for i in idx],
+            [self.languages[i] for i in idx],
+            [self.doc_types[i] for i in idx],
         )
+
+    def of_docs(self, docs: set[str]) -> Dataset:
+        return self.take(np.array([d in docs for d in self.docs], dtype=bool))
 
 
 def load_dataset(annotations: Path | str) -> Dataset:
     """The final (adjudicated) labels of every annotated passage, with context."""
     finals = final_labels(load_annotations(annotations))
-    items, ys, fs, docs = [], [], [], []
+    items, ys, fs, docs, langs, types = [], [], [], [], [], []
     for pid in sorted(finals):
         f = finals[pid]
         a = f.annotation
@@ -63,7 +74,12 @@ def load_dataset(annotations: Path | str) -> Dataset:
         ys.append([label in f.labels for label in LABEL_IDS])
         fs.append([f.mentions_trafficking, f.mentions_corruption])
         docs.append(a.doc)
-    return Dataset(items, np.array(ys, dtype=bool), np.array(fs, dtype=bool), docs)
+        langs.append(a.language or "?")
+        types.append(a.doc_type)
+    return Dataset(
+        items, np.array(ys, dtype=bool).reshape(-1, len(LABEL_IDS)),
+        np.array(fs, dtype=bool).reshape(-1, len(FLAGS)), docs, langs, types,
+    )  # fmt: skip
 
 
 def split_dataset(ds: Dataset, split_path: Path | str) -> dict[str, Dataset]:
@@ -73,189 +89,283 @@ def split_dataset(ds: Dataset, split_path: Path | str) -> dict[str, Dataset]:
     return {p: ds.take(part == p) for p in ("train", "dev", "test")}
 
 
-def read_config(path: Path | str) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        cfg = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such training config") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"{path}: not valid TOML ({exc})") from None
-    for key in ("model", "data"):
-        if key not in cfg:
-            raise ModelError(f"{path}: missing [{key}] table")
-    for key in ("name", "version", "kind"):
-        if key not in cfg["model"]:
-            raise ModelError(f"{path}: [model] needs {key!r}")
-    return cfg
-
-
-def _thresholds(cfg: dict[str, Any], y: np.ndarray, scores: np.ndarray) -> tuple[dict, dict]:
-    t = cfg.get("thresholds", {})
-    floor, fallback = float(t.get("floor", 0.2)), float(t.get("fallback", 0.5))
-    min_pos = int(t.get("min_dev_positives", 2))
-    values, sources = {}, {}
-    for j, label in enumerate(LABEL_IDS):
-        values[label], sources[label] = best_threshold(
-            y[:, j], scores[:, j], floor, fallback, min_pos
-        )
-    return values, sources
-
-
 def _apply(scores: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
     return scores >= np.array([thresholds[label] for label in LABEL_IDS])
 
 
-def _flag_votes(ds: Dataset, flag_scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per flag: what the model says and what the lexicon says, for every passage."""
-    hits = default_lexicon().match_many([p.text for p in ds.items])
-    return [
-        (flag_scores[:, j] >= FLAG_THRESHOLD, np.array([bool(h.flags.get(flag)) for h in hits]))
-        for j, flag in enumerate(FLAGS)
-    ]
+def _lexicon_flags(lexicon: Lexicon, ds: Dataset) -> np.ndarray:
+    hits = lexicon.match_many([p.text for p in ds.items])
+    return np.array([[bool(h.flags.get(f)) for f in FLAGS] for h in hits], dtype=bool).reshape(
+        -1, len(FLAGS)
+    )
 
 
-def _flag_rules(ds: Dataset, flag_scores: np.ndarray) -> tuple[dict, dict]:
-    """Per flag: the rule (model, lexicon, either, both) with the best dev accuracy."""
+def predict_flags(
+    lexicon: Lexicon, ds: Dataset, flag_scores: np.ndarray, rules: dict[str, str]
+) -> np.ndarray:
+    lex = _lexicon_flags(lexicon, ds)
+    model = flag_scores >= FLAG_THRESHOLD
+    return np.stack(
+        [FLAG_RULES[rules[f]](model[:, j], lex[:, j]) for j, f in enumerate(FLAGS)], axis=1
+    ).reshape(-1, len(FLAGS))
+
+
+@dataclass
+class Tuning:
+    """What out-of-fold scores chose: thresholds, flag rules, the document rule."""
+
+    thresholds: dict[str, float]
+    sources: dict[str, str]
+    flag_rules: dict[str, str]
+    flag_accuracy: dict[str, dict[str, float]]
+    doc_rule: dict[str, Any]
+
+
+def fit_scorer(cfg: TrainingConfig, ds: Dataset) -> Any:
+    return scorer_class(cfg.model.kind).train(ds.items, ds.y, ds.flags, cfg.scorer)
+
+
+def _fit_and_score(
+    cfg: TrainingConfig, ds: Dataset, train: np.ndarray, held: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    scorer = fit_scorer(cfg, ds.take(train))
+    return scorer.scores(ds.take(held).items)
+
+
+def out_of_fold(
+    cfg: TrainingConfig,
+    ds: Dataset,
+    fold_of: dict[str, int],
+    fraction: float = 1.0,
+    seed: int = 13,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of every passage from a model that never saw its document (fitted on the
+    other folds, or on ``fraction`` of their documents). Folds run in parallel, in
+    worker processes forked from this one."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    rng = np.random.default_rng(seed)
+    jobs = []
+    for k in sorted(set(fold_of.values())):
+        held = np.array([fold_of[d] == k for d in ds.docs], dtype=bool)
+        if held.all() or not held.any():
+            continue
+        others = sorted({d for d, f in fold_of.items() if f != k})
+        if fraction < 1.0:
+            keep = set(
+                rng.choice(others, size=max(2, round(len(others) * fraction)), replace=False)
+            )
+            train = np.array([d in keep for d in ds.docs], dtype=bool)
+        else:
+            train = ~held
+        jobs.append((train, held))
+    scores = np.zeros(ds.y.shape)
+    flag_scores = np.zeros(ds.flags.shape)
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1 or os.name != "posix":
+        results = [_fit_and_score(cfg, ds, t, h) for t, h in jobs]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            results = list(
+                pool.map(_fit_and_score, *zip(*[(cfg, ds, t, h) for t, h in jobs], strict=True))
+            )
+    for (_, held), (s, fs) in zip(jobs, results, strict=True):
+        scores[held], flag_scores[held] = s, fs
+    return scores, flag_scores
+
+
+def tune(
+    cfg: TrainingConfig, ds: Dataset, scores: np.ndarray, flag_scores: np.ndarray, lexicon: Lexicon
+) -> Tuning:
+    """Thresholds (best F1 per label), flag rules (best accuracy) and the document rule
+    (best covered-cell F1), all chosen on out-of-fold scores."""
+    t = cfg.thresholds
+    thresholds, sources = {}, {}
+    for j, label in enumerate(LABEL_IDS):
+        thresholds[label], sources[label] = best_threshold(
+            ds.y[:, j], scores[:, j], t.floor, t.fallback, t.min_dev_positives
+        )
+    lex = _lexicon_flags(lexicon, ds)
+    model = flag_scores >= FLAG_THRESHOLD
     rules, accuracy = {}, {}
-    for j, (flag, (model, lex)) in enumerate(zip(FLAGS, _flag_votes(ds, flag_scores), strict=True)):
+    for j, flag in enumerate(FLAGS):
         scored = {
-            rule: float((apply(model, lex) == ds.flags[:, j]).mean())
+            rule: float((apply(model[:, j], lex[:, j]) == ds.flags[:, j]).mean())
             for rule, apply in FLAG_RULES.items()
         }
         rules[flag] = max(scored, key=lambda k: (scored[k], k == "model"))
         accuracy[flag] = scored
-    return rules, accuracy
+    flags = predict_flags(lexicon, ds, flag_scores, rules)
+    best: dict[str, Any] | None = None
+    for rule in RULES:
+        m = document_metrics(ds, scores, flags, thresholds, rule)
+        cand = {**rule, "accuracy": m["accuracy"], "f1": m["f1"], "chosen_on": m["documents"]}
+        if best is None or (cand["f1"], cand["accuracy"]) > (best["f1"], best["accuracy"]):
+            best = cand
+    assert best is not None
+    return Tuning(thresholds, sources, rules, accuracy, best)
 
 
-def _predict_flags(ds: Dataset, flag_scores: np.ndarray, rules: dict[str, str]) -> np.ndarray:
-    votes = _flag_votes(ds, flag_scores)
-    return np.stack(
-        [
-            FLAG_RULES[rules[flag]](model, lex)
-            for flag, (model, lex) in zip(FLAGS, votes, strict=True)
-        ],
-        axis=1,
+def fit_tuned(cfg: TrainingConfig, ds: Dataset, folds: int, seed: int = 13) -> tuple[Any, Tuning]:
+    """Tune on out-of-fold scores of ``ds`` (document folds, stratified), then fit on all of it."""
+    fold_of = stratified_folds(ds, folds, seed)
+    scores, flag_scores = out_of_fold(cfg, ds, fold_of, seed=seed)
+    scorer = fit_scorer(cfg, ds)
+    return scorer, tune(cfg, ds, scores, flag_scores, _lexicon_of(cfg))
+
+
+def stratified_folds(ds: Dataset, k: int, seed: int = 13) -> dict[str, int]:
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    sizes: Counter[str] = Counter()
+    for i, d in enumerate(ds.docs):
+        sizes[d] += 1
+        labels[d].update(x for j, x in enumerate(LABEL_IDS) if ds.y[i, j])
+    k = max(2, min(k, len(sizes)))
+    out = stratify(
+        {d: labels[d] for d in sizes}, dict(sizes), {str(i): 1 / k for i in range(k)}, seed
     )
+    return {d: int(p) for d, p in out.items()}
 
 
-@dataclass
-class Tuned:
-    """A scorer fitted on train, with what dev chose for it."""
-
-    scorer: Any
-    thresholds: dict[str, float]
-    sources: dict[str, str]
-    rules: dict[str, str]
-    flag_accuracy: dict[str, dict[str, float]]
+RULES = [
+    {"min_passages": n, "factor": f, "uncertain_single": u}
+    for n in (1, 2, 3)
+    for f in (1.0, 1.25, 1.5, 2.0)
+    for u in (False, True)
+]
 
 
-def fit_and_tune(cfg: dict[str, Any], train: Dataset, dev: Dataset) -> Tuned:
-    kind = cfg["model"]["kind"]
-    scorer = scorer_class(kind).train(train.items, train.y, train.flags, cfg.get(kind, {}))
-    dev_scores, dev_flag_scores = scorer.scores(dev.items)
-    thresholds, sources = _thresholds(cfg, dev.y, dev_scores)
-    rules, flag_acc = _flag_rules(dev, dev_flag_scores)
-    return Tuned(scorer, thresholds, sources, rules, flag_acc)
-
-
-def evaluate_scorer(
-    scorer: Any, ds: Dataset, thresholds: dict[str, float], rules: dict[str, str]
-) -> dict[str, Any]:
-    """Label and flag metrics of a scorer on one dataset, with given thresholds and rules."""
-    scores, flag_scores = scorer.scores(ds.items)
-    out = label_metrics(ds.y, _apply(scores, thresholds))
-    out["flags"] = flag_metrics(ds.flags, _predict_flags(ds, flag_scores, rules))
+def document_decisions(
+    ds: Dataset,
+    scores: np.ndarray,
+    flags: np.ndarray,
+    thresholds: dict[str, float],
+    rule: dict[str, Any],
+) -> dict[str, dict[str, str]]:
+    """Per document and label: covered, uncertain or none, by the document rule."""
+    out: dict[str, dict[str, str]] = {}
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(ds.docs):
+        by_doc[d].append(i)
+    for d, idx in by_doc.items():
+        both = bool(flags[idx, 0].any() and flags[idx, 1].any())
+        out[d] = {
+            label: doc_status(scores[idx, j].tolist(), thresholds[label], rule, label, both)
+            for j, label in enumerate(LABEL_IDS)
+        }
     return out
 
 
-def grouped_cv(
-    cfg: dict[str, Any], ds: Dataset, folds: int, seed: int = 0
-) -> tuple[dict[str, Any], np.ndarray, dict[str, dict[str, float]]]:
-    """Cross-validation by document: each fold's thresholds are tuned on a part of its
-    own training documents, never on the fold it is scored on.
-
-    Returns the metrics, the out-of-fold scores, and per document the thresholds
-    of the fold that scored it."""
-    docs = sorted(set(ds.docs))
-    rng = np.random.default_rng(seed)
-    order = list(rng.permutation(docs))
-    fold_of = {d: i % folds for i, d in enumerate(order)}
-    doc_arr = np.array(ds.docs)
-    y_pred = np.zeros_like(ds.y)
-    f_pred = np.zeros_like(ds.flags)
-    oof = np.zeros(ds.y.shape)
-    doc_thresholds: dict[str, dict[str, float]] = {}
-    for k in range(folds):
-        held = np.array([fold_of[d] == k for d in ds.docs])
-        train_docs = [d for d in order if fold_of[d] != k]
-        tune_docs = set(train_docs[::5])  # one training document in five tunes thresholds
-        tune = np.isin(doc_arr, list(tune_docs)) & ~held
-        fit = ~held & ~tune
-        tuned = fit_and_tune(cfg, ds.take(fit), ds.take(tune))
-        part = ds.take(held)
-        scores, flag_scores = tuned.scorer.scores(part.items)
-        y_pred[held] = _apply(scores, tuned.thresholds)
-        f_pred[held] = _predict_flags(part, flag_scores, tuned.rules)
-        oof[held] = scores
-        doc_thresholds.update({d: tuned.thresholds for d in docs if fold_of[d] == k})
-    out = label_metrics(ds.y, y_pred)
-    out["flags"] = flag_metrics(ds.flags, f_pred)
-    out["folds"] = folds
-    out["documents"] = len(docs)
-    return out, oof, doc_thresholds
-
-
-RULES = [{"min_passages": k, "factor": f} for k in (1, 2, 3) for f in (1.0, 1.25, 1.5, 2.0, 3.0)]
-
-
-def complete_documents(annotations: Path | str) -> set[str]:
-    """Documents annotated in full (``documents.csv`` beside the store says which)."""
-    import csv
-
-    root = Path(annotations)
-    table = (root if root.is_dir() else root.parent) / "documents.csv"
-    if not table.is_file():
-        return set()
-    with table.open(newline="", encoding="utf-8") as fh:
-        return {r["doc"] for r in csv.DictReader(fh) if r.get("complete") == "yes"}
-
-
-def choose_document_rule(
-    ds: Dataset, oof: np.ndarray, doc_thresholds: dict[str, dict[str, float]], complete: set[str]
+def document_metrics(
+    ds: Dataset,
+    scores: np.ndarray,
+    flags: np.ndarray,
+    thresholds: dict[str, float],
+    rule: dict[str, Any],
+    decisions: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The document-level rule with the best accuracy on the completely annotated documents.
+    """Cell accuracy and covered-cell F1 of document x label decisions against the truth
+    (a document covers a label when one of its passages carries it); "uncertain" is not
+    "covered"."""
+    decisions = decisions or document_decisions(ds, scores, flags, thresholds, rule)
+    truth: dict[str, set[str]] = defaultdict(set)
+    for i, d in enumerate(ds.docs):
+        truth[d].update(x for j, x in enumerate(LABEL_IDS) if ds.y[i, j])
+    tp = fp = fn = correct = total = uncertain = 0
+    for d, row in decisions.items():
+        for label, status in row.items():
+            t, p = label in truth[d], status == "covered"
+            uncertain += status == "uncertain"
+            correct += t == p
+            total += 1
+            tp += t and p
+            fp += p and not t
+            fn += t and not p
+    return {
+        "documents": len(decisions),
+        "cells": total,
+        "accuracy": correct / total if total else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "uncertain": uncertain,
+    }
 
-    Scores are out-of-fold (each document scored by a model that never saw it),
-    and the truth is the guidelines' rule: a document covers a label when one
-    of its passages carries it.
-    """
-    from .cover import doc_covers
 
-    docs = sorted(d for d in set(ds.docs) if d in complete)
-    if not docs:
-        return {"min_passages": 1, "factor": 1.0, "chosen_on": 0, "note": "no complete documents"}
-    best: dict[str, Any] | None = None
-    for rule in RULES:
-        tp = fp = fn = correct = total = 0
-        for d in docs:
-            idx = [i for i, x in enumerate(ds.docs) if x == d]
-            for j, label in enumerate(LABEL_IDS):
-                truth = bool(ds.y[idx, j].any())
-                pred = doc_covers(oof[idx, j].tolist(), doc_thresholds[d][label], rule)
-                correct += truth == pred
-                total += 1
-                tp += truth and pred
-                fp += pred and not truth
-                fn += truth and not pred
-        acc = correct / total
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-        cand = {**rule, "accuracy": acc, "f1": f1, "chosen_on": len(docs),
-                "documents": docs, "decisions": total}  # fmt: skip
-        if best is None or (f1, acc) > (best["f1"], best["accuracy"]):
-            best = cand
-    assert best is not None
-    return best
+def _breakdown(ds: Dataset, y_pred: np.ndarray, groups: list[str]) -> dict[str, Any]:
+    out = {}
+    arr = np.array(groups)
+    for g in sorted(set(groups)):
+        mask = arr == g
+        m = label_metrics(ds.y[mask], y_pred[mask])
+        out[g] = {
+            "passages": int(mask.sum()),
+            "positives": int(ds.y[mask].sum()),
+            "micro_f1": m["micro"]["f1"],
+            "macro_f1": m["macro_f1"],
+        }
+    return out
+
+
+def evaluate_predictions(
+    ds: Dataset, y_pred: np.ndarray, flags: np.ndarray, decisions: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """Per label, micro/macro, per language and document type, non-English, flags and
+    document coverage (``decisions``), for predictions on held-out documents."""
+    out = label_metrics(ds.y, y_pred)
+    out["by_language"] = _breakdown(ds, y_pred, ds.languages)
+    out["by_doc_type"] = _breakdown(ds, y_pred, ds.doc_types)
+    foreign = np.array([lang != "en" for lang in ds.languages], dtype=bool)
+    m = label_metrics(ds.y[foreign], y_pred[foreign])
+    out["non_english"] = {"passages": int(foreign.sum()), "micro_f1": m["micro"]["f1"],
+                          "macro_f1": m["macro_f1"]}  # fmt: skip
+    out["flags"] = flag_metrics(ds.flags, flags)
+    out["coverage"] = document_metrics(ds, y_pred, flags, {}, {}, decisions)
+    return out
+
+
+def cross_validate(
+    cfg: TrainingConfig,
+    ds: Dataset,
+    folds: int,
+    seed: int = 13,
+    fraction: float = 1.0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Grouped cross-validation over documents (stratified folds). Each fold is scored by
+    a model fitted on the other folds (or ``fraction`` of their documents, for a
+    learning curve); its thresholds, flag rules and document rule are chosen on the
+    other folds' out-of-fold scores, never on its own labels."""
+    say = progress or (lambda _msg: None)
+    outer = stratified_folds(ds, folds, seed)
+    say(f"{len(set(outer.values()))} folds over {len(outer)} documents")
+    scores, flag_scores = out_of_fold(cfg, ds, outer, fraction, seed)
+    lexicon = _lexicon_of(cfg)
+    y_pred = np.zeros(ds.y.shape, dtype=bool)
+    flags = np.zeros(ds.flags.shape, dtype=bool)
+    decisions: dict[str, dict[str, str]] = {}
+    for k in sorted(set(outer.values())):
+        held = np.array([outer[d] == k for d in ds.docs], dtype=bool)
+        rest = ds.take(~held)
+        tuning = tune(cfg, rest, scores[~held], flag_scores[~held], lexicon)
+        part = ds.take(held)
+        f = predict_flags(lexicon, part, flag_scores[held], tuning.flag_rules)
+        y_pred[held], flags[held] = _apply(scores[held], tuning.thresholds), f
+        decisions.update(
+            document_decisions(part, scores[held], f, tuning.thresholds, tuning.doc_rule)
+        )
+    out = evaluate_predictions(ds, y_pred, flags, decisions)
+    out["folds"] = folds
+    out["documents"] = len(outer)
+    out["fraction"] = fraction
+    return out
+
+
+def _lexicon_of(cfg: TrainingConfig) -> Lexicon:
+    """The lexicon a model of this config uses: the shipped concepts at training time."""
+    return default_lexicon()
 
 
 def _git_commit() -> str | None:
@@ -277,6 +387,27 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _summary(m: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of a metrics dict (for comparisons and learning curves)."""
+    return {
+        "micro_f1": m["micro"]["f1"],
+        "macro_f1": m["macro_f1"],
+        "non_english_micro_f1": m["non_english"]["micro_f1"],
+        "flag_accuracy": {k: v["accuracy"] for k, v in m["flags"].items()},
+        "coverage_accuracy": m["coverage"]["accuracy"],
+        "coverage_f1": m["coverage"]["f1"],
+    }
+
+
+def evaluate_on(scorer: Any, tuning: Tuning, ds: Dataset) -> dict[str, Any]:
+    """A fitted, tuned scorer on held-out documents."""
+    scores, flag_scores = scorer.scores(ds.items)
+    lexicon = getattr(scorer, "lexicon", None) or default_lexicon()
+    flags = predict_flags(lexicon, ds, flag_scores, tuning.flag_rules)
+    decisions = document_decisions(ds, scores, flags, tuning.thresholds, tuning.doc_rule)
+    return evaluate_predictions(ds, _apply(scores, tuning.thresholds), flags, decisions)
+
+
 def train_model(
     config_path: Path | str,
     models_root: Path,
@@ -284,91 +415,102 @@ def train_model(
     cv: bool = True,
     progress: Progress | None = None,
 ) -> Path:
-    """Train, tune, evaluate and write a new model folder; return it."""
+    """Train, tune, evaluate and write a new model folder; return it.
+
+    The model is fitted on the split's train and dev documents; its thresholds,
+    flag rules and document rule come from out-of-fold scores over those documents
+    (grouped, stratified folds); it is scored on the test documents, which nothing
+    saw. With ``cv``, grouped cross-validation over every document (all choices
+    nested), the other model families of ``[evaluation] compare``, a learning curve
+    and the feature ablation are measured too and recorded in the card."""
     say = progress or (lambda _msg: None)
     cfg = read_config(config_path)
-    name = f"{cfg['model']['name']}-{version or cfg['model']['version']}"
+    name = f"{cfg.model.name}-{version or cfg.model.version}"
     folder = models_root / name
     if folder.exists():
         raise ModelError(
             f"{folder} exists and models are never overwritten; raise [model] version in "
             f"{config_path} or pass --version"
         )
-    annotations = cfg["data"].get("annotations", "annotations")
-    split_path = Path(cfg["data"]["split"])
+    annotations = cfg.data.annotations
+    split_path = Path(cfg.data.split)
     ds = load_dataset(annotations)
     parts = split_dataset(ds, split_path)
-    train, dev, test = parts["train"], parts["dev"], parts["test"]
-    say(f"{len(train.items)} train, {len(dev.items)} dev, {len(test.items)} test passages")
-    for part_name, d in (("train", train), ("dev", dev), ("test", test)):
+    test = parts["test"]
+    fit_docs = set(parts["train"].docs) | set(parts["dev"].docs)
+    fit = ds.of_docs(fit_docs)
+    for part_name, d in (("train and dev", fit), ("test", test)):
         if not d.items:
             raise ModelError(
                 f"the {part_name} part of split {split_path} holds no annotated passage; "
                 "make a split of the current annotations with `tipscan annotations split`"
             )
-
-    say("fitting on train, tuning thresholds on dev")
-    tuned = fit_and_tune(cfg, train, dev)
-    scorer, thresholds, rules = tuned.scorer, tuned.thresholds, tuned.rules
-    dev_metrics = evaluate_scorer(scorer, dev, thresholds, rules)
-    test_metrics = evaluate_scorer(scorer, test, thresholds, rules)
-    say(f"dev macro-F1 {dev_metrics['macro_f1']:.3f}; test macro-F1 {test_metrics['macro_f1']:.3f}")
-
-    ablation = {}
-    for groups in cfg.get("evaluation", {}).get("ablation", []):
-        key = "+".join(groups)
-        say(f"ablation: {key}")
-        sub = json.loads(json.dumps(cfg))
-        sub.setdefault(cfg["model"]["kind"], {})["features"] = list(groups)
-        t = fit_and_tune(sub, train, dev)
-        m = evaluate_scorer(t.scorer, dev, t.thresholds, t.rules)
-        ablation[key] = {"dev_macro_f1": m["macro_f1"], "dev_micro_f1": m["micro"]["f1"]}
+    folds = max(2, cfg.evaluation.cv_folds)
+    say(f"{len(fit.items)} passages to fit ({len(fit_docs)} documents), {len(test.items)} to test")
+    say(f"fitting with thresholds and rules from {folds}-fold out-of-fold scores")
+    scorer, tuning = fit_tuned(cfg, fit, folds)
+    test_metrics = evaluate_on(scorer, tuning, test)
+    say(
+        f"test: micro-F1 {test_metrics['micro']['f1']:.3f}, macro-F1 {test_metrics['macro_f1']:.3f}"
+    )
 
     cv_metrics = None
-    doc_rule: dict[str, Any] = {"min_passages": 1, "factor": 1.0, "note": "no cross-validation run"}
-    folds = int(cfg.get("evaluation", {}).get("cv_folds", 0))
-    if cv and folds >= 2:
-        say(f"grouped {folds}-fold cross-validation over all documents")
-        cv_metrics, oof, doc_thr = grouped_cv(cfg, ds, folds)
-        doc_rule = choose_document_rule(ds, oof, doc_thr, complete_documents(annotations))
-        say(
-            f"document rule: {doc_rule['min_passages']} passage(s) at {doc_rule['factor']}x the "
-            f"threshold (accuracy {doc_rule.get('accuracy', 0):.3f} on "
-            f"{doc_rule.get('chosen_on', 0)} complete documents)"
-        )
+    comparison: dict[str, Any] = {}
+    curve: dict[str, Any] = {}
+    ablation: dict[str, dict[str, float]] = {}
+    if cv:
+        say(f"grouped {folds}-fold cross-validation over all {len(set(ds.docs))} documents")
+        cv_metrics = cross_validate(cfg, ds, folds, progress=say)
+        comparison[name] = _summary(cv_metrics)
+        for other in cfg.evaluation.compare:
+            other_cfg = read_config(other)
+            say(f"the same folds for {other}")
+            comparison[f"{other_cfg.model.name} ({other_cfg.model.kind})"] = _summary(
+                cross_validate(other_cfg, ds, folds, progress=say)
+            )
+        for fraction in cfg.evaluation.learning_curve:
+            say(f"learning curve: {fraction:.0%} of the training documents")
+            curve[f"{fraction:g}"] = _summary(
+                cross_validate(cfg, ds, folds, fraction=fraction, progress=say)
+            )
+        curve["1"] = _summary(cv_metrics)
+        for groups in cfg.evaluation.ablation:
+            key = "+".join(groups)
+            say(f"ablation: {key}")
+            m = cross_validate(cfg.with_features(groups), ds, folds, progress=say)
+            ablation[key] = {"cv_macro_f1": m["macro_f1"], "cv_micro_f1": m["micro"]["f1"]}
 
-    support = {
-        p: {label: int(d.y[:, j].sum()) for j, label in enumerate(LABEL_IDS)}
-        for p, d in (("train", train), ("dev", dev), ("test", test))
-    }
     meta = {
         "name": name,
-        "kind": cfg["model"]["kind"],
-        "description": cfg["model"].get("description", ""),
+        "kind": cfg.model.kind,
+        "description": cfg.model.description,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "labels": list(LABEL_IDS),
         "flags": list(FLAGS),
-        "thresholds": thresholds,
-        "threshold_source": tuned.sources,
+        "thresholds": tuning.thresholds,
+        "threshold_source": tuning.sources,
         "modes": scorer.modes,
-        "flag_rules": rules,
+        "flag_rules": tuning.flag_rules,
         "flag_thresholds": dict.fromkeys(FLAGS, FLAG_THRESHOLD),
-        "flag_dev_accuracy_by_rule": tuned.flag_accuracy,
+        "flag_dev_accuracy_by_rule": tuning.flag_accuracy,
         "annotation_snapshot": snapshot_hash(annotations),
         "split": {"name": split_path.stem, "path": str(split_path)},
         "git_commit": _git_commit(),
-        "config": cfg,
+        "config": cfg.model_dump(mode="json"),
         "sizes": {
-            "train": {"passages": len(train.items), "documents": len(set(train.docs))},
-            "dev": {"passages": len(dev.items), "documents": len(set(dev.docs))},
+            "train": {"passages": len(fit.items), "documents": len(fit_docs)},
             "test": {"passages": len(test.items), "documents": len(set(test.docs))},
         },
-        "support": support,
-        "dev": dev_metrics,
+        "support": {
+            p: {label: int(d.y[:, j].sum()) for j, label in enumerate(LABEL_IDS)}
+            for p, d in (("train", fit), ("test", test))
+        },
         "test": test_metrics,
         "cv": cv_metrics,
+        "comparison": comparison,
+        "learning_curve": curve,
         "ablation": ablation,
-        "document_rule": doc_rule,
+        "document_rule": tuning.doc_rule,
         "versions": _versions(),
     }
     write_model_folder(folder, scorer, meta, Path(config_path).read_text(encoding="utf-8"))
@@ -380,7 +522,12 @@ def evaluate_model(model: Any, annotations: Path | str, split: str) -> dict[str,
     parts = split_dataset(load_dataset(annotations), model.meta.split.path)
     if split not in parts:
         raise ModelError(f"unknown split part {split!r}; use train, dev or test")
-    return evaluate_scorer(model.scorer, parts[split], model.thresholds, model.meta.flag_rules)
+    meta = model.meta
+    tuning = Tuning(
+        meta.thresholds, meta.threshold_source, dict(meta.flag_rules),
+        meta.flag_dev_accuracy_by_rule, meta.document_rule.model_dump(),
+    )  # fmt: skip
+    return evaluate_on(model.scorer, tuning, parts[split])
 
 
 __all__: Sequence[str] = ("evaluate_model", "load_dataset", "read_config", "train_model")

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -40,6 +40,7 @@ with warnings.catch_warnings():
 TIP_BILL = "brb/trafficking-in-persons-prevention-bill-2016.pdf"
 AC_BILL = "brb/prevention-of-corruption-bill-2021.pdf"
 PROBLEM = "application/problem+json"
+T = TypeVar("T")
 
 
 @dataclass
@@ -550,7 +551,7 @@ def test_readyz_is_a_503_problem_when_the_store_is_unreachable(
 # --- the store and settings ------------------------------------------------------
 
 
-def row(value: dict[str, Any] | None) -> dict[str, Any]:
+def row(value: T | None) -> T:
     assert value is not None
     return value
 
@@ -563,21 +564,21 @@ def test_a_job_is_claimed_once_and_recovered_after_a_crash(tmp_path: Path) -> No
             staged, filename="a.txt", fmt="text", country=None, doc_type=None, title=None,
             created_by=None,
         )  # fmt: skip
-        job_id = added.job["id"]
-        assert row(store.claim_job("w1"))["id"] == job_id
+        job_id = added.job.id
+        assert row(store.claim_job("w1")).id == job_id
         assert store.claim_job("w2") is None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             # The server died while the job ran: on start it is queued again...
-            assert row(store.get_job(job_id))["attempts"] == attempt
+            assert row(store.get_job(job_id)).attempts == attempt
             queued, failed = store.recover_jobs()
             if attempt < MAX_ATTEMPTS:
                 assert (queued, failed) == (1, 0)
-                assert row(store.get_job(job_id))["state"] == "queued"
-                assert row(store.claim_job("w3"))["id"] == job_id
+                assert row(store.get_job(job_id)).state == "queued"
+                assert row(store.claim_job("w3")).id == job_id
         # ... until it has been interrupted too often, and fails with the reason.
         job = row(store.get_job(job_id))
-        assert (job["state"], job["error_code"]) == ("failed", "job-interrupted")
-        assert row(store.get_document(added.document["id"]))["status"] == "failed"
+        assert (job.state, job.error_code) == ("failed", "job-interrupted")
+        assert row(store.get_document(added.document.id)).status == "failed"
     finally:
         store.close()
 
@@ -614,7 +615,7 @@ def test_keys_create_prints_the_key_alone(tmp_path: Path) -> None:
     assert key.startswith("tsk_") and "\n" not in key
     store = Store.open(f"sqlite:///{tmp_path / 'tipscan.db'}", tmp_path)
     try:
-        assert row(store.find_key(key))["role"] == "annotator"
+        assert row(store.find_key(key)).role == "annotator"
     finally:
         store.close()
 
@@ -781,7 +782,7 @@ def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> 
         _assert_no_process_left(port)
         store = Store(f"sqlite:///{server.data_dir / 'tipscan.db'}", server.data_dir)
         try:
-            interrupted = [j for j in job_ids if row(store.get_job(j))["state"] == "running"]
+            interrupted = [j for j in job_ids if row(store.get_job(j)).state == "running"]
         finally:
             store.close()
         server.start()

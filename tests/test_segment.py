@@ -147,13 +147,6 @@ BRAZIL_AXES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="segment drops short numbered actions whose number recurs later (Eixo 3 loses "
-    "2-4 and 6-9, Eixo 4 loses 1-4) as if they were a table of contents; remove this "
-    "mark when _toc_blocks keeps them",
-)
 def test_plain_text_numbered_actions_keep_their_numbers(extracted):  # type: ignore[no-untyped-def]
     """Each action is a passage of its own, under its axis, cited by its own number."""
     _doc, passages = extracted(BRAZIL_PLAN)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from alembic import command
@@ -18,9 +18,22 @@ from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from service.errors import Conflict, InvalidInput, InvalidStore, UnknownDocuments, UploadTooLarge
-from service.store import MAX_ATTEMPTS, Added, Store, hash_key, migrate
+from service.labels import LABEL_IDS
+from service.model import DocumentCoverage, LabelCoverage, Passage, Prediction
+from service.store import (
+    MAX_ATTEMPTS,
+    Added,
+    DocumentSummary,
+    KeyRecord,
+    LabelledPassage,
+    Store,
+    hash_key,
+    migrate,
+)
 from service.store.db import now
 from service.store.schema import api_keys, documents, jobs, metadata
+
+T = TypeVar("T")
 
 
 def _url(path: Path) -> str:
@@ -36,7 +49,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
         s.close()
 
 
-def row(value: dict[str, Any] | None) -> dict[str, Any]:
+def row(value: T | None) -> T:
     assert value is not None
     return value
 
@@ -47,10 +60,34 @@ def add(store: Store, data: bytes, name: str = "a.txt", **meta: Any) -> Added:
     return store.add_document(staged, filename=name, fmt="text", **fields)
 
 
-def finish(store: Store, job_id: str, worker: str, coverage: str = '{"labels": {}}') -> bool:
+PASSAGE = Passage(
+    id="p", doc_id="d", text="Trafficking in persons is an offence.", page_start=1, page_end=1,
+    char_start=0, char_end=38, citation="Section 1",
+)  # fmt: skip
+PREDICTION = Prediction(
+    id="p", labels=["1.1"], scores={x: 0.9 if x == "1.1" else 0.1 for x in LABEL_IDS},
+    mentions_trafficking=True, mentions_corruption=False,
+)  # fmt: skip
+
+
+def coverage_of(doc_id: str = "d", title: str = "An Act") -> DocumentCoverage:
+    label = LabelCoverage(covered=False, score=0.1, supporting=0)
+    return DocumentCoverage(
+        path="a.txt", doc_id=doc_id, title=title, doc_type="tip_law", doc_type_source="inferred",
+        language="en", pages=3, passages=1, mentions_trafficking=True, mentions_corruption=False,
+        labels=dict.fromkeys(LABEL_IDS, label),
+    )  # fmt: skip
+
+
+def finish(
+    store: Store, job_id: str, worker: str, coverage: DocumentCoverage | None = None
+) -> bool:
+    summary = DocumentSummary(
+        title="An Act", language="en", page_count=3, inferred_doc_type="tip_law"
+    )
     return store.finish_job(
-        job_id, worker, model="m-1", passages=[{"passage": {"id": "p"}}], coverage=coverage,
-        document={"doc_title": "An Act", "page_count": 3, "passage_count": 1},
+        job_id, worker, model="m-1", passages=[PASSAGE], predictions=[PREDICTION],
+        coverage=coverage or coverage_of(), summary=summary,
     )  # fmt: skip
 
 
@@ -98,18 +135,20 @@ def test_cleaning_staging_drops_only_stale_uploads(store: Store) -> None:
 
 
 def test_a_key_is_stored_as_its_hash_found_listed_and_revoked(store: Store) -> None:
-    key_id, key = store.create_key("annotator", "analyst")
-    assert key.startswith("tsk_")
+    made, key = store.create_key("annotator", "analyst")
+    key_id = made.id
+    assert key.startswith("tsk_") and isinstance(made, KeyRecord)
     with store.db.read() as c:
         stored = c.execute(select(api_keys.c.key_hash)).scalar_one()
     assert stored == hash_key(key) != key
     found = row(store.find_key(key))
-    assert (found["id"], found["role"], found["name"]) == (key_id, "annotator", "analyst")
+    assert (found.id, found.role, found.name) == (key_id, "annotator", "analyst")
+    assert found == made and found.created_at.tzinfo is not None
     assert store.find_key(key + "x") is None
     listed = store.list_keys()
-    assert [k["id"] for k in listed] == [key_id] and "key_hash" not in listed[0]
+    assert [k.id for k in listed] == [key_id] and "key_hash" not in listed[0].model_dump()
     assert store.revoke_key(key_id) and not store.revoke_key(key_id)
-    assert store.find_key(key) is None and store.list_keys()[0]["revoked_at"] is not None
+    assert store.find_key(key) is None and store.list_keys()[0].revoked_at is not None
 
 
 def test_a_key_needs_a_known_role(store: Store) -> None:
@@ -125,24 +164,24 @@ def test_an_upload_becomes_a_document_with_a_queued_job(store: Store) -> None:
     added = add(store, b"one", "one.txt", country="BRB", doc_type="tip_law", created_by="k1")
     doc, job = added.document, added.job
     assert (added.duplicate, added.queued) == (False, True)
-    assert doc["status"] == "queued" and doc["job_id"] == job["id"] and doc["country"] == "BRB"
-    assert (job["state"], job["attempts"], job["document_id"]) == ("queued", 0, doc["id"])
-    assert doc["created_at"].tzinfo is not None
-    assert row(store.get_document(doc["id"]))["filename"] == "one.txt"
-    assert store.get_result(doc["id"]) is None
+    assert doc.status == "queued" and doc.job_id == job.id and doc.country == "BRB"
+    assert (job.state, job.attempts, job.document_id) == ("queued", 0, doc.id)
+    assert doc.created_at.tzinfo is not None
+    assert row(store.get_document(doc.id)).filename == "one.txt"
+    assert store.get_result(doc.id) is None
 
 
 def test_a_duplicate_upload_is_queued_again_only_after_a_failure(store: Store) -> None:
     first = add(store, b"same bytes")
     again = add(store, b"same bytes", "other-name.txt")
     assert (again.duplicate, again.queued) == (True, False)
-    assert again.job["id"] == first.job["id"] and again.document["filename"] == "a.txt"
+    assert again.job.id == first.job.id and again.document.filename == "a.txt"
 
     job = row(store.claim_job("w"))
-    assert store.fail_job(job["id"], "w", "corrupt-document", "damaged")
+    assert store.fail_job(job.id, "w", "corrupt-document", "damaged")
     retry = add(store, b"same bytes")
-    assert (retry.duplicate, retry.queued) == (True, True) and retry.job["id"] != job["id"]
-    assert row(store.get_document(first.document["id"]))["job_id"] == retry.job["id"]
+    assert (retry.duplicate, retry.queued) == (True, True) and retry.job.id != job.id
+    assert row(store.get_document(first.document.id)).job_id == retry.job.id
     assert store.counts()["jobs"] == 2 and store.counts()["files"] == 1
 
 
@@ -160,21 +199,21 @@ def test_an_upload_that_keeps_losing_the_insert_race_is_a_conflict(
 
 
 def test_documents_are_listed_newest_first_and_filtered(store: Store) -> None:
-    ids = [add(store, f"doc {i}".encode(), country="BRB" if i % 2 else "LKA").document["id"]
+    ids = [add(store, f"doc {i}".encode(), country="BRB" if i % 2 else "LKA").document.id
            for i in range(5)]  # fmt: skip
     page, total = store.list_documents(limit=2, offset=0)
-    assert total == 5 and [d["id"] for d in page] == ids[::-1][:2]
+    assert total == 5 and [d.id for d in page] == ids[::-1][:2]
     brb, total = store.list_documents(limit=10, offset=0, country="BRB")
-    assert total == 2 and {d["id"] for d in brb} == {ids[1], ids[3]}
+    assert total == 2 and {d.id for d in brb} == {ids[1], ids[3]}
     store.claim_job("w")
     running, total = store.list_documents(limit=10, offset=0, status="running")
-    assert total == 1 and running[0]["id"] == ids[0]
+    assert total == 1 and running[0].id == ids[0]
 
 
 def test_deleting_a_document_forgets_its_rows_results_and_file(store: Store) -> None:
-    doc_id = add(store, b"to delete").document["id"]
+    doc_id = add(store, b"to delete").document.id
     job = row(store.claim_job("w"))
-    assert finish(store, job["id"], "w")
+    assert finish(store, job.id, "w")
     store.create_corpus("c", None, [doc_id], None)
     assert store.delete_document(doc_id)
     counts = store.counts()
@@ -187,81 +226,90 @@ def test_deleting_a_document_forgets_its_rows_results_and_file(store: Store) -> 
 
 
 def test_jobs_are_claimed_oldest_first_once_each(store: Store) -> None:
-    ids = [add(store, f"doc {i}".encode()).job["id"] for i in range(3)]
+    ids = [add(store, f"doc {i}".encode()).job.id for i in range(3)]
     assert store.queued_count() == 3
     claimed = [row(store.claim_job(f"w{i}")) for i in range(3)]
-    assert [j["id"] for j in claimed] == ids
-    assert all(j["state"] == "running" and j["attempts"] == 1 for j in claimed)
-    assert claimed[0]["worker"] == "w0" and claimed[0]["started_at"] is not None
+    assert [j.id for j in claimed] == ids
+    assert all(j.state == "running" and j.attempts == 1 for j in claimed)
+    assert claimed[0].worker == "w0" and claimed[0].started_at is not None
     assert store.claim_job("w9") is None and store.queued_count() == 0
-    assert row(store.get_document(claimed[0]["document_id"]))["status"] == "running"
+    assert row(store.get_document(claimed[0].document_id)).status == "running"
 
 
 def test_only_the_claiming_worker_moves_a_job_on(store: Store) -> None:
-    doc_id = add(store, b"doc").document["id"]
-    job_id = row(store.claim_job("w1"))["id"]
+    doc_id = add(store, b"doc").document.id
+    job_id = row(store.claim_job("w1")).id
     store.set_progress(job_id, "w2", 5, 9)
-    assert row(store.get_job(job_id))["pages_done"] == 0
+    assert row(store.get_job(job_id)).progress.pages_done == 0
     assert not store.fail_job(job_id, "w2", "internal-error", "no")
     assert not finish(store, job_id, "w2")
     store.set_progress(job_id, "w1", 2, 3)
     assert (
-        row(store.get_job(job_id))["pages_done"],
-        row(store.get_job(job_id))["pages_total"],
+        row(store.get_job(job_id)).progress.pages_done,
+        row(store.get_job(job_id)).progress.pages_total,
     ) == (
         2,
         3,
     )
-    assert finish(store, job_id, "w1", coverage='{"doc": 1}')
+    with pytest.raises(ValueError):  # a prediction for each passage, or nothing is written
+        store.finish_job(
+            job_id, "w1", model="m-1", passages=[PASSAGE], predictions=[], coverage=coverage_of(),
+            summary=DocumentSummary(title="t", language=None, page_count=3, inferred_doc_type=None),
+        )  # fmt: skip
+    assert row(store.get_job(job_id)).state == "running" and store.get_result(doc_id) is None
+    coverage = coverage_of(doc_id, title="doc 1")
+    assert finish(store, job_id, "w1", coverage=coverage)
     job = row(store.get_job(job_id))
-    assert (job["state"], job["pages_done"], job["error_code"]) == ("done", 3, None)
+    assert (job.state, job.progress.pages_done, job.error_code) == ("done", 3, None)
     doc = row(store.get_document(doc_id))
-    assert (doc["status"], doc["doc_title"], doc["page_count"]) == ("done", "An Act", 3)
+    assert (doc.status, doc.doc_title, doc.page_count) == ("done", "An Act", 3)
+    assert (doc.passage_count, doc.language, doc.inferred_doc_type) == (1, "en", "tip_law")
     result = row(store.get_result(doc_id))
-    assert result["model"] == "m-1" and result["coverage"] == '{"doc": 1}'
+    assert result.model == "m-1" and result.coverage == coverage
+    assert result.passages == [LabelledPassage(passage=PASSAGE, prediction=PREDICTION)]
     assert not finish(store, job_id, "w1")  # done: no longer running
 
 
 def test_a_failed_job_keeps_its_code_and_message(store: Store) -> None:
-    doc_id = add(store, b"doc").document["id"]
-    job_id = row(store.claim_job("w"))["id"]
+    doc_id = add(store, b"doc").document.id
+    job_id = row(store.claim_job("w")).id
     assert store.fail_job(job_id, "w", "encrypted-document", "the PDF needs a password")
     job = store.job_errors([job_id])[job_id]
-    assert (job["state"], job["error_code"], job["error"]) == (
+    assert (job.state, job.error_code, job.error) == (
         "failed",
         "encrypted-document",
         "the PDF needs a password",
     )
-    assert job["finished_at"] is not None
-    assert row(store.get_document(doc_id))["status"] == "failed"
+    assert job.finished_at is not None
+    assert row(store.get_document(doc_id)).status == "failed"
 
 
 def test_a_job_left_running_is_queued_again_then_failed_past_max_attempts(store: Store) -> None:
     added = add(store, b"doc")
-    job_id = added.job["id"]
-    assert row(store.claim_job("w1"))["id"] == job_id
+    job_id = added.job.id
+    assert row(store.claim_job("w1")).id == job_id
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        assert row(store.get_job(job_id))["attempts"] == attempt
+        assert row(store.get_job(job_id)).attempts == attempt
         queued, failed = store.recover_jobs()  # the server died while the job ran
         if attempt < MAX_ATTEMPTS:
             assert (queued, failed) == (1, 0)
             job = row(store.get_job(job_id))
-            assert (job["state"], job["worker"]) == ("queued", None)
-            assert row(store.get_document(added.document["id"]))["status"] == "queued"
+            assert (job.state, job.worker) == ("queued", None)
+            assert row(store.get_document(added.document.id)).status == "queued"
             assert not finish(store, job_id, "w1")  # the old worker's result is refused
-            assert row(store.claim_job(f"w{attempt + 1}"))["id"] == job_id
+            assert row(store.claim_job(f"w{attempt + 1}")).id == job_id
         else:
             assert (queued, failed) == (0, 1)
     job = row(store.get_job(job_id))
-    assert (job["state"], job["error_code"]) == ("failed", "job-interrupted")
-    assert row(store.get_document(added.document["id"]))["status"] == "failed"
+    assert (job.state, job.error_code) == ("failed", "job-interrupted")
+    assert row(store.get_document(added.document.id)).status == "failed"
     assert store.recover_jobs() == (0, 0)
 
 
 def test_concurrent_claimers_never_take_the_same_job(tmp_path: Path) -> None:
     """Several threads, each with its own store (as several servers would), claim at once."""
     first = Store.open(_url(tmp_path), tmp_path)
-    queued = {add(first, f"doc {i}".encode()).job["id"] for i in range(60)}
+    queued = {add(first, f"doc {i}".encode()).job.id for i in range(60)}
     first.close()
     n = 6
     start = threading.Barrier(n)
@@ -273,7 +321,7 @@ def test_concurrent_claimers_never_take_the_same_job(tmp_path: Path) -> None:
         try:
             start.wait()
             while (job := s.claim_job(f"w{i}")) is not None:
-                taken[i].append(job["id"])
+                taken[i].append(job.id)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -292,7 +340,7 @@ def test_concurrent_claimers_never_take_the_same_job(tmp_path: Path) -> None:
         for i, ids in enumerate(taken):
             for j in ids:
                 job = row(check.get_job(j))
-                assert (job["worker"], job["attempts"], job["state"]) == (f"w{i}", 1, "running")
+                assert (job.worker, job.attempts, job.state) == (f"w{i}", 1, "running")
     finally:
         check.close()
 
@@ -301,28 +349,29 @@ def test_concurrent_claimers_never_take_the_same_job(tmp_path: Path) -> None:
 
 
 def test_a_corpus_keeps_its_documents_in_order_with_their_coverage(store: Store) -> None:
-    a, b = (add(store, x).document["id"] for x in (b"a", b"b"))
+    a, b = (add(store, x).document.id for x in (b"a", b"b"))
     job = row(store.claim_job("w"))
-    assert job["document_id"] == a and finish(store, job["id"], "w", coverage='{"a": 1}')
+    coverage = coverage_of(a)
+    assert job.document_id == a and finish(store, job.id, "w", coverage=coverage)
     corpus = store.create_corpus("Barbados", "BRB", [b, a, b], "k1")
-    assert corpus["document_ids"] == [b, a] and corpus["country"] == "BRB"
-    assert row(store.get_corpus(corpus["id"])) == corpus
-    members = store.corpus_members(corpus["id"])
-    assert [(d["id"], cov) for d, cov in members] == [(b, None), (a, '{"a": 1}')]
-    assert "coverage" not in members[0][0]
+    assert corpus.document_ids == [b, a] and corpus.country == "BRB"
+    assert row(store.get_corpus(corpus.id)) == corpus
+    members = store.corpus_members(corpus.id)
+    assert [(m.document.id, m.coverage) for m in members] == [(b, None), (a, coverage)]
+    assert "coverage" not in members[0].document.model_dump()
 
 
 def test_a_corpus_of_unknown_documents_is_refused_whole(store: Store) -> None:
-    a = add(store, b"a").document["id"]
+    a = add(store, b"a").document.id
     with pytest.raises(UnknownDocuments, match="0000"):
         store.create_corpus("x", None, [a, "0000"], None)
     assert store.counts()["corpora"] == 0 and store.counts()["corpus_documents"] == 0
 
 
 def test_corpora_are_listed_newest_first_and_deleted(store: Store) -> None:
-    ids = [store.create_corpus(f"c{i}", None, [], None)["id"] for i in range(3)]
+    ids = [store.create_corpus(f"c{i}", None, [], None).id for i in range(3)]
     page, total = store.list_corpora(limit=2, offset=1)
-    assert total == 3 and [c["id"] for c in page] == ids[::-1][1:]
+    assert total == 3 and [c.id for c in page] == ids[::-1][1:]
     assert store.delete_corpus(ids[0]) and not store.delete_corpus(ids[0])
     assert store.get_corpus(ids[0]) is None and store.list_corpora(limit=9, offset=0)[1] == 2
 

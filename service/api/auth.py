@@ -14,7 +14,7 @@ from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ..errors import Forbidden, Unauthorized
-from ..store import ROLES
+from ..store import ROLES, Role
 from .deps import StoreDep
 
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -28,10 +28,10 @@ class Principal:
     """Who is calling: the key's public id and its role."""
 
     key_id: str
-    role: str
+    role: Role
 
 
-def require(role: str) -> Callable[..., Principal]:
+def require(role: Role) -> Callable[..., Principal]:
     """A dependency admitting keys of ``role`` or above."""
 
     def check(
@@ -45,14 +45,14 @@ def require(role: str) -> Callable[..., Principal]:
                 "this needs an API key, sent as 'Authorization: Bearer KEY' or 'X-API-Key: KEY' "
                 "(an admin creates one with `tipscan keys create`)"
             )
-        row = store.find_key(key.strip())
-        if row is None:
+        found = store.find_key(key.strip())
+        if found is None:
             raise Unauthorized("the API key is unknown or revoked")
-        if RANK[row["role"]] < RANK[role]:
+        if RANK[found.role] < RANK[role]:
             raise Forbidden(
-                f"this needs the {role} role or above; this key has the {row['role']} role",
+                f"this needs the {role} role or above; this key has the {found.role} role",
             )
-        return Principal(row["id"], row["role"])
+        return Principal(found.id, found.role)
 
     return check
 

@@ -12,7 +12,7 @@ from ..cover import cover_corpus
 from ..errors import JobFailed, NotAcceptable, NotFound, StillProcessing
 from ..model import Coverage, DocumentCoverage, Failure
 from ..report import render_csv, render_html, render_json, render_markdown
-from ..store import Store
+from ..store import CorpusRecord, Store
 from .auth import Annotator, Reader
 from .deps import ModelDep, StoreDep
 from .problems import PROBLEM_RESPONSES
@@ -63,53 +63,54 @@ def negotiate(accept: str | None) -> ReportFormat:
     )
 
 
-def _get(store: Store, corpus_id: str) -> dict:
-    row = store.get_corpus(corpus_id)
-    if row is None:
+def _get(store: Store, corpus_id: str) -> CorpusRecord:
+    corpus = store.get_corpus(corpus_id)
+    if corpus is None:
         raise NotFound(f"no corpus with id {corpus_id}")
-    return row
+    return corpus
 
 
-def corpus_coverage(store: Store, model: Model, corpus: dict) -> Coverage:
+def corpus_coverage(store: Store, model: Model, corpus: CorpusRecord) -> Coverage:
     """cover_corpus over the stored coverage of each document; failed documents listed."""
-    members = store.corpus_members(corpus["id"])
-    pending = [d["id"] for d, _ in members if d["status"] in ("queued", "running")]
+    members = store.corpus_members(corpus.id)
+    pending = [m.document.id for m in members if m.document.status in ("queued", "running")]
     if pending:
         raise StillProcessing(
             f"{len(pending)} of the corpus's {len(members)} documents are still being processed "
             f"(first: /v1/documents/{pending[0]}); ask again when their jobs are done",
         )
     # Reports name documents by path: file names, made unique where two are alike.
-    names = Counter(d["filename"] for d, _ in members)
-    jobs = store.job_errors([d["job_id"] for d, _ in members if d["job_id"]])
+    names = Counter(m.document.filename for m in members)
+    jobs = store.job_errors([m.document.job_id for m in members if m.document.job_id])
     documents: list[DocumentCoverage] = []
     failures: list[Failure] = []
-    for d, stored in members:
-        path = d["filename"] if names[d["filename"]] == 1 else f"{d['filename']} ({d['id'][:8]})"
-        if stored is None:
-            job = jobs.get(d["job_id"]) or {}
+    for m in members:
+        d, cov = m.document, m.coverage
+        path = d.filename if names[d.filename] == 1 else f"{d.filename} ({d.id[:8]})"
+        if cov is None:
+            job = jobs.get(d.job_id) if d.job_id else None
+            error, code = (job.error, job.error_code) if job else (None, None)
             failures.append(
                 Failure(
                     path=path,
-                    code=job.get("error_code") or JobFailed.code,
-                    message=job.get("error") or "the document could not be processed",
+                    code=code or JobFailed.code,
+                    message=error or "the document could not be processed",
                 )
             )
             continue
-        cov = DocumentCoverage.model_validate_json(stored)
         documents.append(
-            cov.model_copy(update={"path": path, "country": cov.country or corpus["country"]})
+            cov.model_copy(update={"path": path, "country": cov.country or corpus.country})
         )
-    return cover_corpus(documents, failures, model.name, model.meta, country=corpus["country"])
+    return cover_corpus(documents, failures, model.name, model.meta, country=corpus.country)
 
 
 @router.post("", status_code=201, summary="Create a corpus from uploaded documents")
 def create_corpus(body: CorpusIn, who: Annotator, store: StoreDep, response: Response) -> CorpusOut:
-    row = store.create_corpus(
+    corpus = store.create_corpus(
         body.name, body.country.upper() if body.country else None, body.document_ids, who.key_id
     )
-    response.headers["Location"] = f"/v1/corpora/{row['id']}"
-    return corpus_out(row)
+    response.headers["Location"] = f"/v1/corpora/{corpus.id}"
+    return corpus_out(corpus)
 
 
 @router.get("", summary="The corpora, newest first")

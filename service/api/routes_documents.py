@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -23,14 +22,13 @@ from ..errors import (
 from ..extract import sniff_format
 from ..labels import LABEL_IDS
 from ..model import DocumentCoverage
-from ..store import Staged, Store
+from ..store import DocumentRecord, ResultRecord, Staged, Store
 from .auth import Annotator, Reader
 from .deps import PoolDep, SettingsDep, StoreDep
 from .problems import PROBLEM_RESPONSES
 from .schemas import (
     DocumentList,
     DocumentOut,
-    LabelledPassage,
     PassageList,
     UploadOut,
     document_out,
@@ -99,25 +97,26 @@ def _sniff(staged: Staged) -> str:
     return sniff_format(data)
 
 
-def _get(store: Store, doc_id: str) -> dict[str, Any]:
-    row = store.get_document(doc_id)
-    if row is None:
+def _get(store: Store, doc_id: str) -> DocumentRecord:
+    doc = store.get_document(doc_id)
+    if doc is None:
         raise NotFound(f"no document with id {doc_id}")
-    return row
+    return doc
 
 
-def _processed(store: Store, row: dict[str, Any]) -> dict[str, Any]:
+def _processed(store: Store, doc: DocumentRecord) -> ResultRecord:
     """The document's stored results; 409 while its job runs or when it failed."""
-    if row["status"] == "failed":
-        job = store.get_job(row["job_id"]) or {}
+    if doc.status == "failed":
+        job = store.get_job(doc.job_id) if doc.job_id else None
+        error, code = (job.error, job.error_code) if job else (None, None)
         raise DocumentFailed(
-            f"the document could not be processed: {job.get('error') or 'unknown reason'} "
-            f"({job.get('error_code') or JobFailed.code})",
+            f"the document could not be processed: {error or 'unknown reason'} "
+            f"({code or JobFailed.code})",
         )
-    result = store.get_result(row["id"]) if row["status"] == "done" else None
+    result = store.get_result(doc.id) if doc.status == "done" else None
     if result is None:
         raise StillProcessing(
-            f"the document is {row['status']}; poll /v1/jobs/{row['job_id']} until it is done",
+            f"the document is {doc.status}; poll /v1/jobs/{doc.job_id} until it is done",
         )
     return result
 
@@ -171,7 +170,7 @@ async def upload_document(
     if added.queued:
         pool.notify()
     response.status_code = 202 if added.queued else 200
-    response.headers["Location"] = f"/v1/jobs/{added.job['id']}"
+    response.headers["Location"] = f"/v1/jobs/{added.job.id}"
     return UploadOut(
         document=document_out(added.document), job=job_out(added.job), duplicate=added.duplicate
     )
@@ -223,14 +222,16 @@ def list_passages(
 ) -> PassageList:
     if label is not None and label not in LABEL_IDS:
         raise InvalidRequest(f"unknown label {label!r}; one of {', '.join(LABEL_IDS)}")
-    result = _processed(store, _get(store, doc_id))
-    items = json.loads(result["passages"])
+    items = _processed(store, _get(store, doc_id)).passages
     if label is not None:
-        items = [x for x in items if label in x["prediction"]["labels"]]
-    if mentions is not None:
-        items = [x for x in items if x["prediction"][f"mentions_{mentions}"]]
-    page = [LabelledPassage.model_validate(x) for x in items[offset : offset + limit]]
-    return PassageList(items=page, total=len(items), limit=limit, offset=offset)
+        items = [x for x in items if label in x.prediction.labels]
+    if mentions == "trafficking":
+        items = [x for x in items if x.prediction.mentions_trafficking]
+    elif mentions == "corruption":
+        items = [x for x in items if x.prediction.mentions_corruption]
+    return PassageList(
+        items=items[offset : offset + limit], total=len(items), limit=limit, offset=offset
+    )
 
 
 @router.get(
@@ -239,5 +240,5 @@ def list_passages(
     response_model=DocumentCoverage,
 )
 def get_coverage(doc_id: str, _who: Reader, store: StoreDep) -> Response:
-    result = _processed(store, _get(store, doc_id))
-    return Response(result["coverage"], media_type="application/json")
+    coverage = _processed(store, _get(store, doc_id)).coverage
+    return Response(coverage.model_dump_json(by_alias=True), media_type="application/json")

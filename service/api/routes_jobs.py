@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES
 
 @router.get("/{job_id}", summary="A job's state, progress (pages) and error")
 def get_job(job_id: str, _who: Reader, store: StoreDep) -> JobOut:
-    row = store.get_job(job_id)
-    if row is None:
+    job = store.get_job(job_id)
+    if job is None:
         raise NotFound(f"no job with id {job_id}")
-    return job_out(row)
+    return job_out(job)

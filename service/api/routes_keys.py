@@ -15,14 +15,13 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=PROBLEM_RESPONSES
 
 @router.post("", status_code=201, summary="Create a key (the answer is the only place it is shown)")
 def create_key(body: KeyIn, _who: Admin, store: StoreDep) -> KeyOut:
-    key_id, key = store.create_key(body.role, body.name)
-    row = next(k for k in store.list_keys() if k["id"] == key_id)
-    return KeyOut(**row, key=key)
+    record, key = store.create_key(body.role, body.name)
+    return KeyOut.model_validate(record, from_attributes=True).model_copy(update={"key": key})
 
 
 @router.get("", summary="The keys (ids and roles; never the keys)")
 def list_keys(_who: Admin, store: StoreDep) -> list[KeyOut]:
-    return [KeyOut(**row) for row in store.list_keys()]
+    return [KeyOut.model_validate(k, from_attributes=True) for k in store.list_keys()]
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke a key")

@@ -1,5 +1,5 @@
-"""The API's own request and response bodies; passages, predictions and coverage are
-the data model's types (service/model.py), unchanged."""
+"""The API's own request and response bodies, built from the store's records; passages,
+predictions and coverage are the data model's types (service/model.py), unchanged."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..errors import JobFailed
-from ..model import Passage, PassageInput, Prediction
-
-JobState = Literal["queued", "running", "done", "failed"]
-Role = Literal["reader", "annotator", "admin"]
+from ..model import PassageInput, Prediction
+from ..store import CorpusRecord, DocumentRecord, JobRecord, JobState, LabelledPassage, Role
 
 
 class Progress(BaseModel):
@@ -67,11 +65,6 @@ class DocumentList(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-class LabelledPassage(BaseModel):
-    passage: Passage
-    prediction: Prediction
 
 
 class PassageList(BaseModel):
@@ -140,58 +133,59 @@ class Ready(BaseModel):
     queued: int = Field(description="jobs waiting for a worker")
 
 
-def job_out(row: dict[str, Any]) -> JobOut:
+def job_out(job: JobRecord) -> JobOut:
     error = None
-    if row["state"] == "failed":
-        error = JobError(code=row["error_code"] or JobFailed.code, message=row["error"] or "")
+    if job.state == "failed":
+        error = JobError(code=job.error_code or JobFailed.code, message=job.error or "")
     return JobOut(
-        id=row["id"],
-        document_id=row["document_id"],
-        state=row["state"],
-        progress=Progress(pages_done=row["pages_done"] or 0, pages_total=row["pages_total"]),
+        id=job.id,
+        document_id=job.document_id,
+        state=job.state,
+        progress=Progress.model_validate(job.progress, from_attributes=True),
         error=error,
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        links={"self": f"/v1/jobs/{row['id']}", "document": f"/v1/documents/{row['document_id']}"},
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        links={"self": f"/v1/jobs/{job.id}", "document": f"/v1/documents/{job.document_id}"},
     )
 
 
-def document_out(row: dict[str, Any]) -> DocumentOut:
-    base = f"/v1/documents/{row['id']}"
+def document_out(doc: DocumentRecord) -> DocumentOut:
+    base = f"/v1/documents/{doc.id}"
     links = {"self": base, "passages": f"{base}/passages", "coverage": f"{base}/coverage"}
-    if row["job_id"]:
-        links["job"] = f"/v1/jobs/{row['job_id']}"
-    doc_type = row["doc_type"] or row["inferred_doc_type"]
+    if doc.job_id:
+        links["job"] = f"/v1/jobs/{doc.job_id}"
+    doc_type = doc.doc_type or doc.inferred_doc_type
     source: Literal["given", "inferred"] | None = (
-        "given" if row["doc_type"] else "inferred" if doc_type else None
+        "given" if doc.doc_type else "inferred" if doc_type else None
     )
     return DocumentOut(
-        id=row["id"],
-        filename=row["filename"],
-        size=row["size"],
-        format=row["format"],
-        title=row["title"] or row["doc_title"],
-        country=row["country"],
+        id=doc.id,
+        filename=doc.filename,
+        size=doc.size,
+        format=doc.format,
+        title=doc.title or doc.doc_title,
+        country=doc.country,
         doc_type=doc_type,
         doc_type_source=source,
-        language=row["language"],
-        pages=row["page_count"],
-        passages=row["passage_count"],
-        status=row["status"],
-        job_id=row["job_id"],
-        created_at=row["created_at"],
+        language=doc.language,
+        pages=doc.page_count,
+        passages=doc.passage_count,
+        status=doc.status,
+        job_id=doc.job_id,
+        created_at=doc.created_at,
         links=links,
     )
 
 
-def corpus_out(row: dict[str, Any]) -> CorpusOut:
+def corpus_out(corpus: CorpusRecord) -> CorpusOut:
+    links = {"self": f"/v1/corpora/{corpus.id}", "report": f"/v1/corpora/{corpus.id}/report"}
     return CorpusOut(
-        id=row["id"],
-        name=row["name"],
-        country=row["country"],
-        document_ids=row["document_ids"],
-        created_at=row["created_at"],
-        links={"self": f"/v1/corpora/{row['id']}", "report": f"/v1/corpora/{row['id']}/report"},
+        id=corpus.id,
+        name=corpus.name,
+        country=corpus.country,
+        document_ids=corpus.document_ids,
+        created_at=corpus.created_at,
+        links=links,
     )

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from ..errors import ModelError
 from ..labels import FLAGS, LABEL_IDS
-from ..lexicon import default_lexicon
+from ..lexicon import Lexicon, default_lexicon
 from ..model import PassageInput, Prediction
 from .meta import FORMAT, ModelMeta
 
@@ -116,12 +116,17 @@ class Model:
     def thresholds(self) -> dict[str, float]:
         return self.meta.thresholds
 
+    @property
+    def lexicon(self) -> Lexicon:
+        """The term lists the model was trained with (the shipped ones if it kept none)."""
+        return getattr(self.scorer, "lexicon", None) or default_lexicon()
+
     def predict(self, items: Sequence[PassageInput], explain: bool = False) -> list[Prediction]:
         """Labels, all 18 scores and the two flags for each passage."""
         if not items:
             return []
         label_scores, flag_scores = self.scorer.scores(items)
-        hits = default_lexicon().match_many([p.text for p in items])
+        hits = self.lexicon.match_many([p.text for p in items])
         meta = self.meta
         bars = np.array([meta.thresholds[label] for label in LABEL_IDS])
         passed = label_scores >= bars
@@ -316,8 +321,9 @@ def default_history(root: Path | None = None) -> list[dict[str, Any]]:
 def record_default(name: str, root: Path | None = None, reason: str | None = None) -> str:
     """Make ``name`` the default: ``DEFAULT`` names it and ``default-history.jsonl`` says why.
 
-    The reason compares dev macro-F1 with every other model present, so the
-    record says what the choice rests on (or that it goes against the scores).
+    The reason compares held-out macro-F1 (cross-validated, else on the test split)
+    with every other model present, so the record says what the choice rests on (or
+    that it goes against the scores).
     Model folders are left untouched.
     """
     root = root or models_dir()
@@ -326,19 +332,19 @@ def record_default(name: str, root: Path | None = None, reason: str | None = Non
         raise ModelError(
             f"no model {name!r} in {root} (models there: {', '.join(metas) or 'none'})"
         )
-    mine = metas[name].dev["macro_f1"]
-    others = {n: m.dev["macro_f1"] for n, m in metas.items() if n != name}
+    mine = metas[name].held_out_macro_f1
+    others = {n: m.held_out_macro_f1 for n, m in metas.items() if n != name}
     best = max(others.values(), default=None)
     if reason:
         pass
     elif best is None:
-        reason = f"the only model; dev macro-F1 {mine:.3f}"
+        reason = f"the only model; held-out macro-F1 {mine:.3f}"
     elif mine >= best:
-        reason = f"best dev macro-F1: {mine:.3f}, against " + ", ".join(
+        reason = f"best held-out macro-F1: {mine:.3f}, against " + ", ".join(
             f"{n} {v:.3f}" for n, v in sorted(others.items())
         )
     else:
-        reason = f"chosen by hand although its dev macro-F1 {mine:.3f} is below {best:.3f}"
+        reason = f"chosen by hand although its held-out macro-F1 {mine:.3f} is below {best:.3f}"
     entry = {"name": name, "at": datetime.now(UTC).isoformat(timespec="seconds"), "reason": reason}
     with (root / HISTORY_FILE).open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")

@@ -16,13 +16,15 @@ from typing import Any, Literal, get_args
 import numpy as np
 from scipy import sparse
 
-from ..lexicon import default_lexicon
+from ..lexicon import Lexicon, default_lexicon
 from ..model import PassageInput
 from .vectorize import Tfidf
 
-Group = Literal["text", "title", "heading", "doc_type", "lexicon"]
+Group = Literal["text", "title", "heading", "doc_type", "lexicon", "concepts", "themes"]
 GROUPS: tuple[str, ...] = get_args(Group)
-LEXICON_WIDTH = 20  # the two flags and the 18 labels
+LEXICON_WIDTH = 20  # "lexicon": supporting terms per flag and label; "concepts": per concept
+# "themes": each concept together with a trafficking term, and with a corruption term, in
+# the same passage (the labels that join the two themes, 2.1, 2.4, 4.2, need that).
 
 
 def _vectorizers(groups: Sequence[str]) -> dict[str, Any]:
@@ -57,10 +59,28 @@ def _column(items: Sequence[PassageInput], name: str) -> list[str]:
     raise KeyError(name)
 
 
+def _in_documents(x: sparse.csr_matrix, docs: Sequence[str], at_least: int) -> list[int]:
+    """Columns of ``x`` with a non-zero in passages of ``at_least`` distinct documents."""
+    index = {d: i for i, d in enumerate(dict.fromkeys(docs))}
+    rows = np.array([index[d] for d in docs])
+    membership = sparse.csr_matrix(
+        (np.ones(len(docs)), (rows, np.arange(len(docs)))), shape=(len(index), len(docs))
+    )
+    present = (membership @ (x != 0).astype(np.float64)) > 0
+    counts = np.asarray(present.sum(axis=0)).ravel()
+    return [int(i) for i in np.flatnonzero(counts >= at_least)]
+
+
 class FeatureBuilder:
     """Fits (with scikit-learn) and applies (from arrays) the feature groups."""
 
-    def __init__(self, groups: Sequence[str], vectorizers: dict[str, Tfidf] | None = None) -> None:
+    def __init__(
+        self,
+        groups: Sequence[str],
+        vectorizers: dict[str, Tfidf] | None = None,
+        lexicon: Lexicon | None = None,
+        min_docs: int = 1,
+    ) -> None:
         unknown = set(groups) - set(GROUPS)
         if unknown:
             raise ValueError(f"unknown feature groups {sorted(unknown)}; known: {GROUPS}")
@@ -68,22 +88,43 @@ class FeatureBuilder:
             raise ValueError("a model needs at least one feature group")
         self.groups = tuple(groups)
         self.vectorizers: dict[str, Tfidf] = vectorizers or {}
+        # The term lists a model was trained with travel with it (features.json).
+        self.lexicon = lexicon or default_lexicon()
+        # A passage's own words are kept only when they occur in this many documents: a
+        # word of one document's drafting teaches nothing about the next document.
+        self.min_docs = min_docs
 
     @property
     def width(self) -> int:
         lexicon = LEXICON_WIDTH if "lexicon" in self.groups else 0
-        return sum(v.width for v in self.vectorizers.values()) + lexicon
+        concepts = len(self.lexicon.names) if "concepts" in self.groups else 0
+        themes = 2 * len(self.lexicon.names) if "themes" in self.groups else 0
+        return sum(v.width for v in self.vectorizers.values()) + lexicon + concepts + themes
 
     def fit_transform(self, items: Sequence[PassageInput]) -> sparse.csr_matrix:
         self.vectorizers = {}
+        docs = [p.title or "" for p in items]  # the document a passage comes from
         for name, v in _vectorizers(self.groups).items():
-            v.fit(_column(items, name))
-            self.vectorizers[name] = Tfidf.from_sklearn(v)
+            x = v.fit_transform(_column(items, name))
+            tfidf = Tfidf.from_sklearn(v)
+            if self.min_docs > 1 and name.startswith("text_"):
+                tfidf = tfidf.subset(_in_documents(x, docs, self.min_docs))
+            self.vectorizers[name] = tfidf
         return self.transform(items)
 
     def transform(self, items: Sequence[PassageInput]) -> sparse.csr_matrix:
         blocks = [v.transform(_column(items, n)) for n, v in self.vectorizers.items()]
-        if "lexicon" in self.groups:
-            counts = np.array(default_lexicon().features([p.text for p in items]), dtype=np.float64)
-            blocks.append(sparse.csr_matrix(np.log1p(counts.reshape(len(items), LEXICON_WIDTH))))
+        if {"lexicon", "concepts", "themes"} & set(self.groups):
+            counts = np.array(self.lexicon.features([p.text for p in items]), dtype=np.float64)
+            counts = np.log1p(counts.reshape(len(items), self.lexicon.width))
+            if "lexicon" in self.groups:
+                blocks.append(sparse.csr_matrix(counts[:, :LEXICON_WIDTH]))
+            if "concepts" in self.groups:
+                blocks.append(sparse.csr_matrix(counts[:, LEXICON_WIDTH:]))
+            if "themes" in self.groups:
+                present = counts[:, LEXICON_WIDTH:] > 0
+                trafficking = counts[:, :1] > 0  # the flags come first
+                corruption = counts[:, 1:2] > 0
+                both = np.hstack([present & trafficking, present & corruption])
+                blocks.append(sparse.csr_matrix(both.astype(np.float64)))
         return sparse.hstack(blocks, format="csr")

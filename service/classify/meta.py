@@ -61,9 +61,15 @@ class ModelMeta(BaseModel):
     config: dict[str, Any]
     sizes: dict[str, PartSize]
     support: dict[str, dict[str, int]]
-    dev: dict[str, Any]
+    dev: dict[str, Any] | None = None
     test: dict[str, Any]
     cv: dict[str, Any] | None = None
+    comparison: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="model families on the same grouped folds"
+    )
+    learning_curve: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="share of training documents -> cross-validated figures"
+    )
     ablation: dict[str, dict[str, float]] = Field(default_factory=dict)
     document_rule: DocumentRule = Field(default_factory=DocumentRule)
     versions: dict[str, str] = Field(default_factory=dict)
@@ -72,6 +78,11 @@ class ModelMeta(BaseModel):
         default_factory=dict,
         description="every other file of the folder -> its sha256, checked before loading",
     )
+
+    @property
+    def held_out_macro_f1(self) -> float:
+        """Macro-F1 on documents the model never saw: cross-validated, else the test split."""
+        return float((self.cv or self.test)["macro_f1"])
 
     @property
     def version(self) -> str | None:

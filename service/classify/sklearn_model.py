@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ModelError
 from ..labels import FLAGS, LABEL_IDS
-from ..lexicon import default_lexicon
+from ..lexicon import Concept, Lexicon
 from ..model import PassageInput
+from ..train_config import SklearnSection
 from .features import FeatureBuilder, Group
 from .vectorize import Tfidf, TfidfParams
 
@@ -53,6 +54,9 @@ class StoredFeatures(BaseModel):
     vectorizers: list[StoredVectorizer]
     keys: list[str]
     modes: dict[str, Mode]
+    lexicon: dict[str, Concept] | None = Field(
+        default=None, description="the concepts the model was trained with"
+    )
 
 
 def _export_head(est: Any) -> tuple[np.ndarray, float, float, float]:
@@ -87,22 +91,26 @@ class SklearnScorer:
         self.sigmoid = sigmoid  # (2, 20): p = 1 / (1 + exp(a * z + b)) of the decision z
         self.modes = modes  # label id or flag -> calibrated | uncalibrated | lexicon
 
+    @property
+    def lexicon(self) -> Lexicon:
+        return self.features.lexicon
+
     @classmethod
     def train(
         cls,
         items: Sequence[PassageInput],
         y: np.ndarray,
         flags: np.ndarray,
-        config: dict[str, Any],
+        config: SklearnSection,
     ) -> SklearnScorer:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
 
-        features = FeatureBuilder(config.get("features", ["text"]))
+        features = FeatureBuilder(config.features, min_docs=config.min_docs)
         x = features.fit_transform(items)
-        c = float(config.get("C", 4.0))
-        min_calibrated = int(config.get("min_calibrated", 8))
-        min_trained = int(config.get("min_trained", 2))
+        c = config.C
+        min_calibrated = config.min_calibrated
+        min_trained = config.min_trained
         coef = np.zeros((x.shape[1], len(KEYS)))
         intercept = np.zeros(len(KEYS))
         sigmoid = np.vstack([-np.ones(len(KEYS)), np.zeros(len(KEYS))])
@@ -114,7 +122,7 @@ class SklearnScorer:
             base = LogisticRegression(
                 C=c, class_weight="balanced", max_iter=2000, solver="liblinear"
             )
-            if pos >= min_calibrated and len(target) - pos >= min_calibrated:
+            if config.calibrate and pos >= min_calibrated and len(target) - pos >= min_calibrated:
                 est: Any = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
                 modes[key] = "calibrated"
             elif pos >= min_trained:
@@ -136,7 +144,7 @@ class SklearnScorer:
         out = 1.0 / (1.0 + np.exp(np.clip(self.sigmoid[0] * z + self.sigmoid[1], -500, 500)))
         lexical = [col for col, key in enumerate(KEYS) if self.modes.get(key) == "lexicon"]
         if lexical:
-            hits = default_lexicon().match_many([p.text for p in items])
+            hits = self.lexicon.match_many([p.text for p in items])
             for col in lexical:
                 key = KEYS[col]
                 found = [h.labels if key in LABEL_IDS else h.flags for h in hits]
@@ -152,9 +160,11 @@ class SklearnScorer:
             ],
             keys=list(KEYS),
             modes=self.modes,  # type: ignore[arg-type]
+            lexicon=self.features.lexicon.concepts,
         )
         (folder / FEATURES_FILE).write_text(
-            json.dumps(stored.model_dump(mode="json"), ensure_ascii=False), encoding="utf-8"
+            json.dumps(stored.model_dump(mode="json", by_alias=True), ensure_ascii=False),
+            encoding="utf-8",
         )
         arrays: dict[str, Any] = {
             f"idf:{name}": v.idf
@@ -183,7 +193,8 @@ class SklearnScorer:
         vectorizers = {}
         for v in stored.vectorizers:
             vectorizers[v.name] = Tfidf(v.params, v.terms, arrays.get(f"idf:{v.name}"))
-        features = FeatureBuilder(stored.groups, vectorizers)
+        lexicon = Lexicon(stored.lexicon) if stored.lexicon is not None else None
+        features = FeatureBuilder(stored.groups, vectorizers, lexicon)
         coef, intercept, sigmoid = arrays["coef"], arrays["intercept"], arrays["sigmoid"]
         if coef.shape != (features.width, len(KEYS)) or intercept.shape != (len(KEYS),):
             raise ModelError(f"{folder}: weights do not fit the features; the model is damaged")

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import ModelError
 from ..labels import FLAGS, LABEL_IDS
 from ..model import PassageInput
+from ..train_config import SpacySection
 
 FOLDER = "spacy"
 KEYS = (*LABEL_IDS, *FLAGS)
@@ -39,21 +40,21 @@ class SpacyScorer:
         items: Sequence[PassageInput],
         y: np.ndarray,
         flags: np.ndarray,
-        config: dict[str, Any],
+        config: SpacySection,
     ) -> SpacyScorer:
         import spacy
         from spacy.training import Example
         from spacy.util import fix_random_seed, minibatch
 
-        seed = int(config.get("seed", 0))
+        seed = config.seed
         fix_random_seed(seed)
-        nlp = spacy.blank(str(config.get("lang", "xx")))
+        nlp = spacy.blank(config.lang)
         arch = {
             "@architectures": "spacy.TextCatBOW.v3",
             "exclusive_classes": False,
-            "ngram_size": int(config.get("ngram_size", 2)),
+            "ngram_size": config.ngram_size,
             "no_output_layer": False,
-            "length": int(config.get("length", 262144)),
+            "length": config.length,
         }
         textcat: Any = nlp.add_pipe("textcat_multilabel", config={"model": arch})
         for key in KEYS:
@@ -66,12 +67,12 @@ class SpacyScorer:
             for p, row in zip(items, both, strict=True)
         ]
         optimizer = nlp.initialize(lambda: examples)
-        optimizer.learn_rate = float(config.get("learn_rate", 0.001))
+        optimizer.learn_rate = config.learn_rate
         rng = random.Random(seed)
-        for _epoch in range(int(config.get("epochs", 12))):
+        for _epoch in range(config.epochs):
             rng.shuffle(examples)
-            for batch in minibatch(examples, size=int(config.get("batch_size", 16))):
-                nlp.update(batch, sgd=optimizer, drop=float(config.get("dropout", 0.1)))
+            for batch in minibatch(examples, size=config.batch_size):
+                nlp.update(batch, sgd=optimizer, drop=config.dropout)
         return cls(nlp)
 
     def scores(self, items: Sequence[PassageInput]) -> tuple[np.ndarray, np.ndarray]:

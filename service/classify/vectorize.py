@@ -86,6 +86,12 @@ class Tfidf:
         idf = np.asarray(vectorizer.idf_, dtype=np.float64) if params.use_idf else None
         return cls(params, terms, idf)
 
+    def subset(self, columns: Sequence[int]) -> Tfidf:
+        """The same vectorizer with only these terms (columns in their old order)."""
+        cols = list(columns)
+        idf = self.idf[cols] if self.idf is not None else None
+        return Tfidf(self.params, [self.terms[i] for i in cols], idf)
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         counts = self._counts(texts)
         p = self.params

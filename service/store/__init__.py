@@ -3,8 +3,9 @@
 ``Store`` composes the parts, each a small module over the tables of
 ``schema``: ``files`` (uploads by content), ``keys``, ``documents`` (and their
 results), ``jobs`` (the queue) and ``corpora``. Every method is one short
-transaction. ``Store.open`` migrates the database to the newest schema
-(``migrate``) before anything else touches it.
+transaction; rows come back as the typed, read-only records of ``records``.
+``Store.open`` migrates the database to the newest schema (``migrate``) before
+anything else touches it.
 """
 
 from __future__ import annotations
@@ -12,18 +13,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from ..model import DocumentCoverage, Passage, Prediction
 from . import migrate
 from .corpora import Corpora
 from .db import Database
-from .documents import Added, Documents
+from .documents import Documents
 from .files import FileStore, Staged
 from .jobs import MAX_ATTEMPTS, Jobs
 from .keys import Keys, hash_key
+from .records import (
+    Added,
+    CorpusMember,
+    CorpusRecord,
+    DocumentRecord,
+    DocumentSummary,
+    JobProgress,
+    JobRecord,
+    JobState,
+    KeyRecord,
+    LabelledPassage,
+    ResultRecord,
+    Role,
+)
 from .schema import JOB_STATES, ROLES, metadata
 
 __all__ = [
@@ -31,7 +46,18 @@ __all__ = [
     "MAX_ATTEMPTS",
     "ROLES",
     "Added",
+    "CorpusMember",
+    "CorpusRecord",
+    "DocumentRecord",
+    "DocumentSummary",
     "FileStore",
+    "JobProgress",
+    "JobRecord",
+    "JobState",
+    "KeyRecord",
+    "LabelledPassage",
+    "ResultRecord",
+    "Role",
     "Staged",
     "Store",
     "hash_key",
@@ -89,15 +115,15 @@ class Store:
 
     # --- API keys ------------------------------------------------------------------
 
-    def create_key(self, role: str, name: str | None = None) -> tuple[str, str]:
-        """A new key for ``role``: (key id, key). Only the key's hash is stored."""
+    def create_key(self, role: str, name: str | None = None) -> tuple[KeyRecord, str]:
+        """A new key for ``role``: (its record, the key). Only the key's hash is stored."""
         return self.keys.create_key(role, name)
 
-    def find_key(self, key: str) -> dict[str, Any] | None:
-        """The live key row for a presented key, if any."""
+    def find_key(self, key: str) -> KeyRecord | None:
+        """The live key for a presented key, if any."""
         return self.keys.find_key(key)
 
-    def list_keys(self) -> list[dict[str, Any]]:
+    def list_keys(self) -> list[KeyRecord]:
         return self.keys.list_keys()
 
     def revoke_key(self, key_id: str) -> bool:
@@ -122,12 +148,12 @@ class Store:
             created_by=created_by,
         )  # fmt: skip
 
-    def get_document(self, doc_id: str) -> dict[str, Any] | None:
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
         return self.documents.get_document(doc_id)
 
     def list_documents(
         self, *, limit: int, offset: int, country: str | None = None, status: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[DocumentRecord], int]:
         return self.documents.list_documents(
             limit=limit, offset=offset, country=country, status=status
         )
@@ -136,21 +162,22 @@ class Store:
         """Forget a document: its rows, its jobs, its results and its file."""
         return self.documents.delete_document(doc_id)
 
-    def get_result(self, doc_id: str) -> dict[str, Any] | None:
+    def get_result(self, doc_id: str) -> ResultRecord | None:
+        """A processed document's passages, predictions and coverage; None until it is done."""
         return self.documents.get_result(doc_id)
 
     # --- jobs ----------------------------------------------------------------------
 
-    def get_job(self, job_id: str) -> dict[str, Any] | None:
+    def get_job(self, job_id: str) -> JobRecord | None:
         return self.jobs.get_job(job_id)
 
-    def job_errors(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def job_errors(self, job_ids: Sequence[str]) -> dict[str, JobRecord]:
         return self.jobs.job_errors(job_ids)
 
     def queued_count(self) -> int:
         return self.jobs.queued_count()
 
-    def claim_job(self, worker: str) -> dict[str, Any] | None:
+    def claim_job(self, worker: str) -> JobRecord | None:
         """Take the oldest queued job for ``worker``, atomically; None when there is none."""
         return self.jobs.claim_job(worker)
 
@@ -172,32 +199,34 @@ class Store:
         worker: str,
         *,
         model: str,
-        passages: Sequence[dict[str, Any]],
-        coverage: str,
-        document: dict[str, Any],
+        passages: Sequence[Passage],
+        predictions: Sequence[Prediction],
+        coverage: DocumentCoverage,
+        summary: DocumentSummary,
     ) -> bool:
         """Store a job's results and mark it done, in one transaction; False if the job is
         no longer this worker's."""
         return self.jobs.finish_job(
-            job_id, worker, model=model, passages=passages, coverage=coverage, document=document
-        )
+            job_id, worker, model=model, passages=passages, predictions=predictions,
+            coverage=coverage, summary=summary,
+        )  # fmt: skip
 
     # --- corpora -------------------------------------------------------------------
 
     def create_corpus(
         self, name: str, country: str | None, document_ids: Sequence[str], created_by: str | None
-    ) -> dict[str, Any]:
+    ) -> CorpusRecord:
         return self.corpora.create_corpus(name, country, document_ids, created_by)
 
-    def get_corpus(self, corpus_id: str) -> dict[str, Any] | None:
+    def get_corpus(self, corpus_id: str) -> CorpusRecord | None:
         return self.corpora.get_corpus(corpus_id)
 
-    def list_corpora(self, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def list_corpora(self, *, limit: int, offset: int) -> tuple[list[CorpusRecord], int]:
         return self.corpora.list_corpora(limit=limit, offset=offset)
 
     def delete_corpus(self, corpus_id: str) -> bool:
         return self.corpora.delete_corpus(corpus_id)
 
-    def corpus_members(self, corpus_id: str) -> list[tuple[dict[str, Any], str | None]]:
-        """Each document of a corpus, in order, with its stored coverage JSON (None if none)."""
+    def corpus_members(self, corpus_id: str) -> list[CorpusMember]:
+        """Each document of a corpus, in order, with its coverage (None if it has none)."""
         return self.corpora.corpus_members(corpus_id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
 from ..errors import UnknownDocuments
-from .db import Database, as_dict, now
+from ..model import DocumentCoverage
+from .db import Database, now
+from .records import CorpusMember, CorpusRecord, DocumentRecord
 from .schema import corpora, corpus_documents, documents, results
 
 
@@ -19,7 +20,7 @@ class Corpora:
 
     def create_corpus(
         self, name: str, country: str | None, document_ids: Sequence[str], created_by: str | None
-    ) -> dict[str, Any]:
+    ) -> CorpusRecord:
         """A new corpus of known documents (duplicates dropped); UnknownDocuments if any is not."""
         ids = list(dict.fromkeys(document_ids))
         corpus_id = uuid.uuid4().hex
@@ -46,7 +47,7 @@ class Corpora:
         assert corpus is not None
         return corpus
 
-    def get_corpus(self, corpus_id: str) -> dict[str, Any] | None:
+    def get_corpus(self, corpus_id: str) -> CorpusRecord | None:
         with self.db.read() as c:
             row = c.execute(select(corpora).where(corpora.c.id == corpus_id)).first()
             if row is None:
@@ -60,9 +61,9 @@ class Corpora:
                 .scalars()
                 .all()
             )
-        return {**as_dict(row), "document_ids": list(ids)}
+        return CorpusRecord.model_validate({**row._mapping, "document_ids": ids})
 
-    def list_corpora(self, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def list_corpora(self, *, limit: int, offset: int) -> tuple[list[CorpusRecord], int]:
         with self.db.read() as c:
             total = c.execute(select(func.count()).select_from(corpora)).scalar_one()
             ids = (
@@ -83,8 +84,8 @@ class Corpora:
             c.execute(delete(corpus_documents).where(corpus_documents.c.corpus_id == corpus_id))
             return c.execute(delete(corpora).where(corpora.c.id == corpus_id)).rowcount == 1
 
-    def corpus_members(self, corpus_id: str) -> list[tuple[dict[str, Any], str | None]]:
-        """Each document of a corpus, in order, with its stored coverage JSON (None if none)."""
+    def corpus_members(self, corpus_id: str) -> list[CorpusMember]:
+        """Each document of a corpus, in order, with its coverage (None if it has none)."""
         with self.db.read() as c:
             rows = c.execute(
                 select(documents, results.c.coverage)
@@ -93,8 +94,14 @@ class Corpora:
                 .where(corpus_documents.c.corpus_id == corpus_id)
                 .order_by(corpus_documents.c.position)
             ).all()
-        out = []
-        for r in rows:
-            d = as_dict(r)
-            out.append((d, d.pop("coverage")))
-        return out
+        return [
+            CorpusMember(
+                document=DocumentRecord.model_validate(r._mapping),
+                coverage=(
+                    DocumentCoverage.model_validate_json(r.coverage)
+                    if r.coverage is not None
+                    else None
+                ),
+            )
+            for r in rows
+        ]

@@ -22,18 +22,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: Any) -> Any:
-    # SQLite keeps no time zone; everything the store writes is UTC.
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def as_dict(row: Any) -> dict[str, Any]:
-    """A result row as a plain dict, its times in UTC."""
-    return {k: _aware(v) for k, v in row._mapping.items()}
-
-
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url)
 

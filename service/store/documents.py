@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
+from pydantic import TypeAdapter
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict
-from .db import Database, as_dict, now
+from ..model import DocumentCoverage
+from .db import Database, now
 from .files import FileStore, Staged
-from .jobs import job_row, queue_job
+from .jobs import load_job, queue_job
+from .records import Added, DocumentRecord, LabelledPassage, ResultRecord
 from .schema import corpus_documents, documents, jobs, results
 
-
-@dataclass(frozen=True)
-class Added:
-    """What an upload became: its document and job; whether the file was known; whether
-    a job was queued."""
-
-    document: dict[str, Any]
-    job: dict[str, Any]
-    duplicate: bool
-    queued: bool
+_PASSAGES = TypeAdapter(list[LabelledPassage])
 
 
 class Documents:
@@ -55,12 +46,12 @@ class Documents:
                 with self.db.write() as c:
                     row = c.execute(select(documents).where(documents.c.id == sha)).first()
                     if row is not None:
-                        doc = as_dict(row)
-                        job = job_row(c, doc["job_id"]) if doc["job_id"] else None
-                        if job is not None and job["state"] != "failed":
-                            return Added(doc, job, duplicate=True, queued=False)
-                        doc = queue_job(c, sha)
-                        return Added(doc, job_row(c, doc["job_id"]), duplicate=True, queued=True)
+                        doc = DocumentRecord.model_validate(row._mapping)
+                        job = load_job(c, doc.job_id) if doc.job_id else None
+                        if job is not None and job.state != "failed":
+                            return Added(document=doc, job=job, duplicate=True, queued=False)
+                        doc, job = queue_job(c, sha)
+                        return Added(document=doc, job=job, duplicate=True, queued=True)
                     c.execute(
                         insert(documents).values(
                             id=sha, filename=filename, size=staged.size, format=fmt,
@@ -68,20 +59,20 @@ class Documents:
                             created_at=now(), created_by=created_by,
                         )
                     )  # fmt: skip
-                    doc = queue_job(c, sha)
-                    return Added(doc, job_row(c, doc["job_id"]), duplicate=False, queued=True)
+                    doc, job = queue_job(c, sha)
+                    return Added(document=doc, job=job, duplicate=False, queued=True)
             except IntegrityError:
                 continue
         raise Conflict("the upload could not be recorded; try again")
 
-    def get_document(self, doc_id: str) -> dict[str, Any] | None:
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
         with self.db.read() as c:
             row = c.execute(select(documents).where(documents.c.id == doc_id)).first()
-        return as_dict(row) if row else None
+        return DocumentRecord.model_validate(row._mapping) if row else None
 
     def list_documents(
         self, *, limit: int, offset: int, country: str | None = None, status: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[DocumentRecord], int]:
         """A page of documents, newest first, and how many match in all."""
         where = []
         if country:
@@ -99,7 +90,7 @@ class Documents:
                 .limit(limit)
                 .offset(offset)
             ).all()
-        return [as_dict(r) for r in rows], int(total)
+        return [DocumentRecord.model_validate(r._mapping) for r in rows], int(total)
 
     def delete_document(self, doc_id: str) -> bool:
         """Forget a document: its rows, its jobs, its results and its file."""
@@ -112,7 +103,16 @@ class Documents:
             self.files.delete(doc_id)
         return gone
 
-    def get_result(self, doc_id: str) -> dict[str, Any] | None:
+    def get_result(self, doc_id: str) -> ResultRecord | None:
+        """A processed document's passages, predictions and coverage; None until it is done."""
         with self.db.read() as c:
             row = c.execute(select(results).where(results.c.document_id == doc_id)).first()
-        return as_dict(row) if row else None
+        if row is None:
+            return None
+        return ResultRecord(
+            document_id=row.document_id,
+            model=row.model,
+            passages=_PASSAGES.validate_json(row.passages),
+            coverage=DocumentCoverage.model_validate_json(row.coverage),
+            created_at=row.created_at,
+        )

@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from ..errors import JobInterrupted
-from .db import Database, as_dict, now
+from ..model import DocumentCoverage, Passage, Prediction
+from .db import Database, now
+from .records import DocumentRecord, DocumentSummary, JobProgress, JobRecord
 from .schema import documents, jobs, results
 
 # A job interrupted this many times (the server died while running it each
@@ -27,8 +29,8 @@ from .schema import documents, jobs, results
 MAX_ATTEMPTS = 3
 
 
-def queue_job(c: Connection, doc_id: str) -> dict[str, Any]:
-    """Queue a new job for a document and make it the document's latest; the document row."""
+def queue_job(c: Connection, doc_id: str) -> tuple[DocumentRecord, JobRecord]:
+    """Queue a new job for a document and make it the document's latest; both, as they now are."""
     job_id = uuid.uuid4().hex
     t = now()
     c.execute(
@@ -40,11 +42,18 @@ def queue_job(c: Connection, doc_id: str) -> dict[str, Any]:
     c.execute(
         update(documents).where(documents.c.id == doc_id).values(status="queued", job_id=job_id)
     )
-    return as_dict(c.execute(select(documents).where(documents.c.id == doc_id)).one())
+    doc = c.execute(select(documents).where(documents.c.id == doc_id)).one()
+    return DocumentRecord.model_validate(doc._mapping), load_job(c, job_id)
 
 
-def job_row(c: Connection, job_id: str) -> dict[str, Any]:
-    return as_dict(c.execute(select(jobs).where(jobs.c.id == job_id)).one())
+def job_record(row: Row[Any]) -> JobRecord:
+    """A row of ``jobs`` as a record (its page counts as its progress)."""
+    progress = JobProgress(pages_done=row.pages_done, pages_total=row.pages_total)
+    return JobRecord.model_validate({**row._mapping, "progress": progress})
+
+
+def load_job(c: Connection, job_id: str) -> JobRecord:
+    return job_record(c.execute(select(jobs).where(jobs.c.id == job_id)).one())
 
 
 def _end(c: Connection, job_id: str, doc_id: str, state: str, **values: Any) -> None:
@@ -73,16 +82,16 @@ class Jobs:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def get_job(self, job_id: str) -> dict[str, Any] | None:
+    def get_job(self, job_id: str) -> JobRecord | None:
         with self.db.read() as c:
             row = c.execute(select(jobs).where(jobs.c.id == job_id)).first()
-        return as_dict(row) if row else None
+        return job_record(row) if row else None
 
-    def job_errors(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The rows of these jobs by id (for their error code and message)."""
+    def job_errors(self, job_ids: Sequence[str]) -> dict[str, JobRecord]:
+        """These jobs by id (for their error code and message)."""
         with self.db.read() as c:
             rows = c.execute(select(jobs).where(jobs.c.id.in_(list(job_ids)))).all()
-        return {r.id: as_dict(r) for r in rows}
+        return {r.id: job_record(r) for r in rows}
 
     def queued_count(self) -> int:
         with self.db.read() as c:
@@ -91,7 +100,7 @@ class Jobs:
             ).scalar_one()
         return int(n)
 
-    def claim_job(self, worker: str) -> dict[str, Any] | None:
+    def claim_job(self, worker: str) -> JobRecord | None:
         """Take the oldest queued job for ``worker``, atomically; None when there is none."""
         with self.db.write() as c:
             pick = (
@@ -119,7 +128,7 @@ class Jobs:
                 .where(documents.c.id == row.document_id, documents.c.job_id == row.id)
                 .values(status="running")
             )
-            return job_row(c, row.id)
+            return load_job(c, row.id)
 
     def recover_jobs(self) -> tuple[int, int]:
         """Jobs left ``running`` by a server that stopped: queued again, or failed past
@@ -172,15 +181,31 @@ class Jobs:
         worker: str,
         *,
         model: str,
-        passages: Sequence[dict[str, Any]],
-        coverage: str,
-        document: dict[str, Any],
+        passages: Sequence[Passage],
+        predictions: Sequence[Prediction],
+        coverage: DocumentCoverage,
+        summary: DocumentSummary,
     ) -> bool:
-        """Store a job's results and mark it done, in one transaction.
+        """Store a job's results (each passage with its prediction, the coverage, what the
+        job learnt of the document) and mark it done, in one transaction.
 
         False (and nothing written) when the job is no longer this worker's:
         its document was deleted, or another server took it over.
         """
+        labelled = json.dumps(
+            [
+                {"passage": p.model_dump(mode="json"), "prediction": q.model_dump(mode="json")}
+                for p, q in zip(passages, predictions, strict=True)
+            ],
+            ensure_ascii=False,
+        )
+        document = {
+            "doc_title": summary.title[:300],  # the column's width
+            "language": summary.language,
+            "page_count": summary.page_count,
+            "passage_count": len(passages),
+            "inferred_doc_type": summary.inferred_doc_type,
+        }
         with self.db.write() as c:
             row = _owned(c, job_id, worker)
             if row is None:
@@ -189,7 +214,7 @@ class Jobs:
             c.execute(
                 insert(results).values(
                     document_id=row.document_id, model=model, created_at=now(),
-                    passages=json.dumps(passages, ensure_ascii=False), coverage=coverage,
+                    passages=labelled, coverage=coverage.model_dump_json(by_alias=True),
                 )
             )  # fmt: skip
             c.execute(update(documents).where(documents.c.id == row.document_id).values(**document))

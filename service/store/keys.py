@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from ..errors import InvalidInput
-from .db import Database, as_dict, now
+from .db import Database, now
+from .records import KeyRecord
 from .schema import ROLES, api_keys
+
+# What a key's record shows: everything but its hash.
+_LISTED = tuple(c for c in api_keys.c if c.name != "key_hash")
 
 
 def hash_key(key: str) -> str:
@@ -21,8 +24,8 @@ class Keys:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create_key(self, role: str, name: str | None = None) -> tuple[str, str]:
-        """A new key for ``role``: (key id, key)."""
+    def create_key(self, role: str, name: str | None = None) -> tuple[KeyRecord, str]:
+        """A new key for ``role``: (its record, the key)."""
         if role not in ROLES:
             raise InvalidInput(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         key = "tsk_" + secrets.token_urlsafe(32)
@@ -33,25 +36,23 @@ class Keys:
                     id=key_id, key_hash=hash_key(key), role=role, name=name, created_at=now()
                 )
             )
-        return key_id, key
+            row = c.execute(select(*_LISTED).where(api_keys.c.id == key_id)).one()
+        return KeyRecord.model_validate(row._mapping), key
 
-    def find_key(self, key: str) -> dict[str, Any] | None:
-        """The live key row for a presented key, if any."""
+    def find_key(self, key: str) -> KeyRecord | None:
+        """The live key for a presented key, if any."""
         with self.db.read() as c:
             row = c.execute(
-                select(api_keys).where(
+                select(*_LISTED).where(
                     api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
                 )
             ).first()
-        return as_dict(row) if row else None
+        return KeyRecord.model_validate(row._mapping) if row else None
 
-    def list_keys(self) -> list[dict[str, Any]]:
+    def list_keys(self) -> list[KeyRecord]:
         with self.db.read() as c:
-            rows = c.execute(
-                select(api_keys.c.id, api_keys.c.role, api_keys.c.name, api_keys.c.created_at,
-                       api_keys.c.revoked_at).order_by(api_keys.c.created_at)
-            ).all()  # fmt: skip
-        return [as_dict(r) for r in rows]
+            rows = c.execute(select(*_LISTED).order_by(api_keys.c.created_at)).all()
+        return [KeyRecord.model_validate(r._mapping) for r in rows]
 
     def revoke_key(self, key_id: str) -> bool:
         with self.db.write() as c:

@@ -6,6 +6,8 @@ migrations in ``migrations/versions``, and a test checks that the two agree.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -19,8 +21,10 @@ from sqlalchemy import (
     Text,
 )
 
-ROLES = ("reader", "annotator", "admin")
-JOB_STATES = ("queued", "running", "done", "failed")
+from .records import JobState, Role
+
+ROLES: tuple[Role, ...] = get_args(Role)
+JOB_STATES: tuple[JobState, ...] = get_args(JobState)
 
 metadata = MetaData()
 
