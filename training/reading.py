@@ -10,6 +10,10 @@ reader's id and the time they were recorded.
     python training/reading.py show WORK/batches/b1.jsonl --start 0 --count 40
     python training/reading.py record WORK/batches/b1.jsonl --annotator ID --out FILE.jsonl
     python training/reading.py next WORK/batches/b1.jsonl --out FILE.jsonl
+
+An adjudication batch carries each passage's ``decisions`` (annotator, labels,
+flags, note), which ``show`` prints; ``record --source review`` stores the
+adjudicator's decision as a ``review`` line and insists on a reason.
 """
 
 from __future__ import annotations
@@ -25,8 +29,18 @@ from service.batch import process_file
 from service.labels import LABEL_IDS
 from service.lang import detect_language
 
-STORE_FIELDS = ("passage_id", "doc_id", "doc", "doc_title", "doc_type", "language", "page",
-                "citation", "heading", "text")
+STORE_FIELDS = (
+    "passage_id",
+    "doc_id",
+    "doc",
+    "doc_title",
+    "doc_type",
+    "language",
+    "page",
+    "citation",
+    "heading",
+    "text",
+)
 
 
 def dump(manifest: Path, root: Path, out: Path, only: set[str] | None) -> None:
@@ -73,11 +87,19 @@ def show(batch: Path, start: int, count: int) -> None:
         heading = " / ".join(r["heading"])
         print(f"\n[{i}] {r['citation']} | p. {r['page']} | {r['language']} | {heading}")
         print(r["text"])
+        for d in r.get("decisions", []):
+            note = f" (note: {d['note']})" if d.get("note") else ""
+            print(
+                f"  -> {d['annotator']}: labels {d['labels']}, trafficking {d['t']}, "
+                f"corruption {d['c']}{note}"
+            )
     print(f"\n(batch has {len(rows)} passages; shown {start}..{min(start + count, len(rows)) - 1})")
 
 
-def record(batch: Path, annotator: str, out: Path) -> None:
-    """Decisions from stdin, keyed by batch index ``i``, appended in store format."""
+def record(batch: Path, annotator: str, out: Path, source: str = "manual") -> None:
+    """Decisions from stdin, keyed by batch index ``i``, appended in store format.
+
+    ``review`` decisions (adjudications) need a note giving the reason."""
     rows = read_jsonl(batch)
     done = {r["passage_id"] for r in read_jsonl(out)}
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -96,6 +118,8 @@ def record(batch: Path, annotator: str, out: Path) -> None:
             t, c = d["t"], d["c"]
             if not isinstance(t, bool) or not isinstance(c, bool):
                 raise ValueError("t and c must be true or false")
+            if source == "review" and not str(d.get("note", "")).strip():
+                raise ValueError("an adjudication needs a note with its reason")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             problems.append(f"line {n}: {exc}")
             continue
@@ -108,7 +132,7 @@ def record(batch: Path, annotator: str, out: Path) -> None:
             mentions_corruption=c,
             annotator=annotator,
             created_at=now,
-            source="manual",
+            source=source,
         )
         if d.get("note"):
             line["note"] = str(d["note"])
@@ -117,7 +141,9 @@ def record(batch: Path, annotator: str, out: Path) -> None:
         written += 1
     if problems:
         print("\n".join(problems), file=sys.stderr)
-        print("nothing recorded: fix the lines above and send the whole chunk again", file=sys.stderr)
+        print(
+            "nothing recorded: fix the lines above and send the whole chunk again", file=sys.stderr
+        )
         sys.exit(1)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as fh:
@@ -151,6 +177,7 @@ def main() -> None:
     r.add_argument("batch", type=Path)
     r.add_argument("--annotator", required=True)
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--source", choices=("manual", "review"), default="manual")
     n = sub.add_parser("next")
     n.add_argument("batch", type=Path)
     n.add_argument("--out", type=Path, required=True)
@@ -160,7 +187,7 @@ def main() -> None:
     elif a.cmd == "show":
         show(a.batch, a.start, a.count)
     elif a.cmd == "record":
-        record(a.batch, a.annotator, a.out)
+        record(a.batch, a.annotator, a.out, a.source)
     else:
         next_index(a.batch, a.out)
 
