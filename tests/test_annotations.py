@@ -1,8 +1,9 @@
-"""The annotation store: the loader's errors name the line; the seed set and its split hold."""
+"""The annotation store: the loader's errors name the line; the committed store and its split hold."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from service.split import load_split, make_split
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "annotations"
-SPLIT = ROOT / "training" / "splits" / "seed-v2.json"
+SPLIT = ROOT / "training" / "splits" / "full-v3.json"
+BLIND = ("llm-blind-1", "llm-blind-2", "llm-blind-3", "llm-blind-4", "llm-blind-5")
 
 
 @pytest.fixture(scope="module")
@@ -125,21 +127,31 @@ def test_review_line_decides(tmp_path: Path, good_line: dict) -> None:
     assert (f.how, f.labels) == ("adjudicated", ("1.2", "2.3"))
 
 
-# --- the committed seed set ---------------------------------------------------
+# --- the committed store ------------------------------------------------------
 
 
-def test_seed_store_size_and_spread(located) -> None:
+def test_store_size_and_spread(located) -> None:
     stats = compute_stats(located)
-    assert stats["passages"] >= 1500
-    assert stats["documents"] >= 25
-    assert {"en", "nl", "es"} <= set(stats["languages"])
+    assert stats["passages"] >= 7000
+    assert stats["documents"] >= 58
+    assert {"en", "nl", "es", "fr", "pt", "sv"} <= set(stats["languages"])
     assert stats["resolution"].get("unresolved", 0) == 0
 
 
-def test_seed_store_has_a_second_pass(located) -> None:
-    agr = compute_agreement(located)
-    assert agr.passages >= 250
-    assert agr.first and agr.second and agr.first != agr.second
+def test_store_has_a_blind_second_pass(located) -> None:
+    agr = compute_agreement(located, second=BLIND)
+    assert agr.passages >= 1200
+    second, first = set(agr.second.split(", ")), set(agr.first.split(", "))
+    assert second <= set(BLIND) and not first & set(BLIND)
+
+
+def test_every_passage_has_one_first_reading(located) -> None:
+    first = Counter(
+        x.annotation.passage_id
+        for x in located
+        if x.annotation.source == "manual" and x.annotation.annotator not in BLIND
+    )
+    assert first and set(first.values()) == {1}
 
 
 def test_frozen_split_keeps_documents_whole(located) -> None:
