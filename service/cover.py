@@ -78,13 +78,15 @@ def doc_covers(scores: Sequence[float], threshold: float, rule: dict[str, Any]) 
 
 
 def thin_labels(meta: ModelMeta) -> list[str]:
-    """Labels whose model support is too thin to call a missing label a gap."""
+    """Labels whose model support is too thin to call a missing label a gap: fewer than
+    THIN_SUPPORT training positives, or scored by the lexicon alone. (A model trained
+    without calibration has every label "uncalibrated" by choice, not for want of data.)"""
     support = meta.support.get("train", {})
     modes = meta.modes
     return [
         label
         for label in LABEL_IDS
-        if support.get(label, 0) < THIN_SUPPORT or modes.get(label) in ("lexicon", "uncalibrated")
+        if support.get(label, 0) < THIN_SUPPORT or modes.get(label) == "lexicon"
     ]
 
 

@@ -77,13 +77,16 @@ def test_the_document_rule_counts_passages_clearly_above_the_threshold(scored, m
     # ... capped at 0.95, so a strict factor cannot rule out a passage scoring above it.
     assert max(scores) >= 0.95
     assert doc_covers(scores, threshold, {"min_passages": 1, "factor": 100.0})
-    # "Clearly above": the bar is factor x threshold. Article 30(2), on immunities (6.1),
-    # is the bill's one passage above the threshold, well below 0.95.
-    scores, threshold = scored(POC_BILL).scores("6.1"), model.thresholds["6.1"]
-    top = max(scores)
-    assert threshold < top < 0.9
-    assert doc_covers(scores, threshold, {"min_passages": 1, "factor": 0.95 * top / threshold})
-    assert not doc_covers(scores, threshold, {"min_passages": 1, "factor": 1.05 * top / threshold})
+    # "Clearly above": the bar is factor x threshold, below the cap. Raising the factor past
+    # the weakest of the passages above the threshold leaves one passage too few.
+    weakest = min(s for s in scores if s >= threshold)
+    assert weakest < 0.95
+    assert doc_covers(
+        scores, threshold, {"min_passages": above, "factor": 0.99 * weakest / threshold}
+    )
+    assert not doc_covers(
+        scores, threshold, {"min_passages": above, "factor": 1.01 * weakest / threshold}
+    )
     # A document with no passages covers nothing.
     assert not doc_covers([], threshold, {"min_passages": 1, "factor": 1.0})
 
@@ -162,13 +165,18 @@ def test_corpus_labels_are_covered_uncertain_or_gaps(scored, model) -> None:  # 
     assert set(gaps) == {x for x in LABEL_IDS if labels[x].status == "gap"}
     assert cov.corpus.uncertain == [x for x in LABEL_IDS if labels[x].status == "uncertain"]
     assert not set(gaps) & thin
-    # Nothing in two bills and an extradition chapter trains officials to identify
-    # victims (3.6): a gap, with the guiding principles' recommendation.
-    assert gaps["3.6"].recommendation == RECOMMENDATIONS["3.6"] != ""
-    assert (gaps["3.6"].slug, gaps["3.6"].principle) == (BY_ID["3.6"].slug, 3)
+    # What two bills and an extradition chapter leave out is a gap, each with the guiding
+    # principles' recommendation and its principle.
+    assert gaps, "two bills and an extradition chapter cover every well-trained label"
+    for g in gaps.values():
+        assert g.recommendation == RECOMMENDATIONS[g.label] != ""
+        assert (g.slug, g.principle) == (BY_ID[g.label].slug, int(g.label.split(".")[0]))
     # A principle is covered when all its sub-principles are, partial when some are.
     assert cov.corpus.principles["6"] == "covered"  # 6.1 alone
-    assert cov.corpus.principles["3"] == "partial"  # 3.6 is missing
+    for g in gaps.values():
+        ids = [x for x in LABEL_IDS if BY_ID[x].principle == g.principle]
+        some = any(labels[x].status == "covered" for x in ids)
+        assert cov.corpus.principles[str(g.principle)] == ("partial" if some else "gap")
     assert cov.model["name"] == model.name
 
 

@@ -3,7 +3,6 @@ labels and flags, and a Spanish "se trata de personas que ..." is not traffickin
 
 from __future__ import annotations
 
-
 from service.batch import Extraction
 from service.lexicon import default_lexicon
 from service.pipeline import DocumentHints, ScoredDocument, classify_document
@@ -41,7 +40,7 @@ def test_brazilian_trafficking_plan_is_about_trafficking(extracted, model) -> No
 
 
 def test_peruvian_policy_se_trata_de_personas_is_not_trafficking(extracted, model) -> None:
-    doc, passages = extracted(PER_POLICY)
+    _doc, passages = extracted(PER_POLICY)
     phrase = [p for p in passages if "se trata de personas" in p.text.lower()]
     assert phrase, "the policy's 'se trata de personas que ...' passages are where they were"
     hits = default_lexicon().match_many([p.text for p in phrase])

@@ -66,12 +66,14 @@ def test_scoring_the_sample(sample_run, extracted) -> None:  # type: ignore[no-u
     assert (ac.passed, ac.failing) == (False, [path(POC_BILL)])
     # What the model reads in them: the extradition chapter covers extradition (1.2); the
     # UNCAC scheduled to the corruption bill covers immunities (Art. 30(2)), data collection
-    # (Art. 61) and public-sector recruitment (Art. 7(1)).
+    # (Art. 10's periodic reports on the risks of corruption, then Art. 61) and public-sector
+    # recruitment (Art. 7(1)).
     labels = cov.corpus.labels
     assert path(EXTRADITION) in labels["1.2"].documents
     poc = docs[POC_BILL]
-    best = {x: poc.labels[x].evidence[0].citation for x in ("6.1", "5.1", "3.5")}
-    assert best == {"6.1": "Article 30(2)", "5.1": "Article 61", "3.5": "Article 7(1)"}
+    best = {x: [e.citation for e in poc.labels[x].evidence[:2]] for x in ("6.1", "5.1", "3.5")}
+    assert best["6.1"][0] == "Article 30(2)" and best["3.5"][0] == "Article 7(1)"
+    assert best["5.1"] == ["Article 10", "Article 61"]
     assert labels["3.6"].status == "gap"  # no training of officials to identify victims
     assert {"2.4", "4.2"} <= set(cov.corpus.uncertain)  # too few training examples
 

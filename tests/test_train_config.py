@@ -26,7 +26,13 @@ def test_a_misspelt_key_or_unknown_group_is_refused(tmp_path: Path) -> None:
     bad.write_text(text.replace("min_calibrated", "min_calibratd"))
     with pytest.raises(ModelError, match=r"sklearn\.min_calibratd: Extra inputs"):
         read_config(bad)
-    bad.write_text(text.replace('"heading", "lexicon"]', '"heading", "lexicons"]', 1))
+    bad.write_text(
+        text.replace(
+            'features = ["text", "heading", "lexicon"',
+            'features = ["text", "heading", "lexicons"',
+            1,
+        )
+    )
     with pytest.raises(ModelError, match=r"sklearn\.features\.2"):
         read_config(bad)
     with pytest.raises(ModelError, match="no such training config"):
