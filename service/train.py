@@ -237,6 +237,13 @@ RULES = [
 ]
 
 
+def _rows_by_document(ds: Dataset) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(ds.docs):
+        rows[d].append(i)
+    return rows
+
+
 def document_decisions(
     ds: Dataset,
     scores: np.ndarray,
@@ -246,10 +253,7 @@ def document_decisions(
 ) -> dict[str, dict[str, str]]:
     """Per document and label: covered, uncertain or none, by the document rule."""
     out: dict[str, dict[str, str]] = {}
-    by_doc: dict[str, list[int]] = defaultdict(list)
-    for i, d in enumerate(ds.docs):
-        by_doc[d].append(i)
-    for d, idx in by_doc.items():
+    for d, idx in _rows_by_document(ds).items():
         both = bool(flags[idx, 0].any() and flags[idx, 1].any())
         out[d] = {
             label: doc_status(scores[idx, j].tolist(), thresholds[label], rule, label, both)
@@ -270,9 +274,10 @@ def document_metrics(
     (a document covers a label when one of its passages carries it); "uncertain" is not
     "covered"."""
     decisions = decisions or document_decisions(ds, scores, flags, thresholds, rule)
-    truth: dict[str, set[str]] = defaultdict(set)
-    for i, d in enumerate(ds.docs):
-        truth[d].update(x for j, x in enumerate(LABEL_IDS) if ds.y[i, j])
+    truth = {
+        d: {x for j, x in enumerate(LABEL_IDS) if ds.y[idx, j].any()}
+        for d, idx in _rows_by_document(ds).items()
+    }
     tp = fp = fn = correct = total = uncertain = 0
     for d, row in decisions.items():
         for label, status in row.items():

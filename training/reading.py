@@ -10,6 +10,7 @@ reader's id and the time they were recorded.
     python training/reading.py show WORK/batches/b1.jsonl --start 0 --count 40
     python training/reading.py record WORK/batches/b1.jsonl --annotator ID --out FILE.jsonl
     python training/reading.py next WORK/batches/b1.jsonl --out FILE.jsonl
+    python training/reading.py disagreements --store DIR --second ID --out WORK/adj.jsonl
 
 An adjudication batch carries each passage's ``decisions`` (annotator, labels,
 flags, note), which ``show`` prints; ``record --source review`` stores the
@@ -161,6 +162,40 @@ def next_index(batch: Path, out: Path) -> None:
         print("undone:", todo)
 
 
+def disagreements(store: Path, second: set[str], out: Path) -> None:
+    """An adjudication batch: every passage where a ``second`` reader and the first
+    reader differ in a label or a flag, in store order, with both decisions."""
+    from service.annotations import load_annotations
+
+    first: dict[str, dict] = {}
+    pairs: list[tuple[dict, dict]] = []
+    lines = [x.annotation.model_dump() for x in load_annotations(store)]
+    for a in lines:
+        if a["source"] == "manual" and a["annotator"] not in second:
+            first.setdefault(a["passage_id"], a)
+    for b in lines:
+        a = first.get(b["passage_id"])
+        if b["source"] == "manual" and b["annotator"] in second and a is not None:
+            pairs.append((a, b))
+
+    def key(x: dict) -> tuple:
+        return set(x["labels"]), x["mentions_trafficking"], x["mentions_corruption"]
+
+    batch = []
+    for a, b in pairs:
+        if key(a) != key(b):
+            row = {k: a[k] for k in STORE_FIELDS}
+            row["decisions"] = [
+                {"annotator": x["annotator"], "labels": x["labels"], "t": x["mentions_trafficking"],
+                 "c": x["mentions_corruption"], "note": x.get("note")}
+                for x in (a, b)
+            ]  # fmt: skip
+            batch.append(row)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch), "utf-8")
+    print(f"{len(pairs)} passages read twice, {len(batch)} to adjudicate")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -181,11 +216,17 @@ def main() -> None:
     n = sub.add_parser("next")
     n.add_argument("batch", type=Path)
     n.add_argument("--out", type=Path, required=True)
+    g = sub.add_parser("disagreements")
+    g.add_argument("--store", type=Path, required=True)
+    g.add_argument("--second", action="append", required=True, help="a blind reader's id")
+    g.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     if a.cmd == "dump":
         dump(a.manifest, a.root, a.out, set(filter(None, a.only.split(","))) or None)
     elif a.cmd == "show":
         show(a.batch, a.start, a.count)
+    elif a.cmd == "disagreements":
+        disagreements(a.store, set(a.second), a.out)
     elif a.cmd == "record":
         record(a.batch, a.annotator, a.out, a.source)
     else:
