@@ -17,6 +17,16 @@ from typing import Any, Literal
 from . import __version__
 from .classify.meta import ModelMeta
 from .doctype import AC_TYPES, TIP_TYPES
+from .evidence import (
+    Quote,
+    QuoteFinder,
+    document_paged,
+    evidence,
+    leads,
+    major_languages,
+    make_quote,
+    one_version,
+)
 from .labels import BY_ID, LABEL_IDS, PRINCIPLES, RECOMMENDATIONS
 from .model import (
     CheckResult,
@@ -35,6 +45,9 @@ from .model import (
 
 DEFAULT_RULE = {"min_passages": 1, "factor": 1.0}
 EVIDENCE_PER_LABEL = 3
+FLAG_EVIDENCE = 2
+# A passage is the first piece of evidence for at most this many labels.
+MAX_LEAD = 2
 THIN_SUPPORT = 10
 
 
@@ -90,10 +103,8 @@ def thin_labels(meta: ModelMeta) -> list[str]:
     ]
 
 
-def _evidence(p: Passage, score: float) -> Evidence:
-    return Evidence(
-        passage_id=p.id, citation=p.citation, page=p.page_start, text=p.text, score=round(score, 4)
-    )
+def _whole(p: Passage) -> Quote:
+    return make_quote(p.text, 0, len(p.text))
 
 
 def cover_document(
@@ -106,31 +117,60 @@ def cover_document(
     doc_type: str,
     doc_type_source: str,
     country: str | None = None,
+    quotes: QuoteFinder | None = None,
 ) -> DocumentCoverage:
+    """A document's coverage. With ``quotes``, each piece of evidence quotes the sentences
+    that carry its label; without, the passage's opening."""
     rule = document_rule(meta)
     thresholds = meta.thresholds
+    thin = set(thin_labels(meta))
     both = any(p.mentions_trafficking for p in predictions) and any(
         p.mentions_corruption for p in predictions
     )
+    pairs = list(zip(passages, predictions, strict=True))
+    statuses: dict[str, DocStatus] = {}
+    best: dict[str, float] = {}
+    supporting: dict[str, list[tuple[float, Passage]]] = {}
+    for label in LABEL_IDS:
+        scored = sorted(((pred.scores[label], p) for p, pred in pairs), key=lambda x: -x[0])
+        scores = [s for s, _ in scored]
+        statuses[label] = doc_status(scores, thresholds[label], rule, label, both)
+        best[label] = scores[0] if scores else 0.0
+        supporting[label] = [(s, p) for s, p in scored if s >= thresholds[label]]
+    languages = major_languages(passages)
+    shown = leads(
+        {x: one_version(supporting[x], doc.language, languages) for x in LABEL_IDS},
+        thresholds,
+        MAX_LEAD,
+    )
+    chosen = {x: shown[x][:EVIDENCE_PER_LABEL] for x in LABEL_IDS}
+    trafficking = [p for p, pred in pairs if pred.mentions_trafficking][:FLAG_EVIDENCE]
+    corruption = [p for p, pred in pairs if pred.mentions_corruption][:FLAG_EVIDENCE]
+    if quotes is not None:
+        quotes.prepare([p for x in LABEL_IDS for _, p in chosen[x]] + trafficking + corruption)
+    paged = document_paged(doc)
+
+    def cite(p: Passage, score: float, quote: Quote) -> Evidence:
+        return evidence(p, score, quote, paged=paged, main_language=doc.language)
+
     labels: dict[str, LabelCoverage] = {}
     for label in LABEL_IDS:
-        scored = sorted(
-            ((pred.scores[label], p) for p, pred in zip(passages, predictions, strict=True)),
-            key=lambda x: -x[0],
-        )
-        scores = [s for s, _ in scored]
-        supporting = [(s, p) for s, p in scored if s >= thresholds[label]]
-        status = doc_status(scores, thresholds[label], rule, label, both)
+        status = statuses[label]
         labels[label] = LabelCoverage(
             covered=status == "covered",
             status=status,
-            score=round(scores[0], 4) if scores else 0.0,
-            supporting=len(supporting),
-            evidence=[_evidence(p, s) for s, p in supporting[:EVIDENCE_PER_LABEL]],
+            score=round(best[label], 4),
+            supporting=len(supporting[label]),
+            confidence="low" if label in thin else "ok",
+            evidence=[
+                cite(p, s, quotes.for_label(p, label) if quotes else _whole(p))
+                for s, p in chosen[label]
+            ],
         )
-    pairs = list(zip(passages, predictions, strict=True))
-    trafficking = [p for p, pred in pairs if pred.mentions_trafficking]
-    corruption = [p for p, pred in pairs if pred.mentions_corruption]
+
+    def flag_evidence(found: list[Passage], flag: str) -> list[Evidence]:
+        return [cite(p, 1.0, quotes.for_flag(p, flag) if quotes else _whole(p)) for p in found]
+
     return DocumentCoverage(
         path=path,
         doc_id=doc.id,
@@ -143,8 +183,8 @@ def cover_document(
         passages=len(passages),
         mentions_trafficking=bool(trafficking),
         mentions_corruption=bool(corruption),
-        trafficking_evidence=[_evidence(p, 1.0) for p in trafficking[:2]],
-        corruption_evidence=[_evidence(p, 1.0) for p in corruption[:2]],
+        trafficking_evidence=flag_evidence(trafficking, "mentions_trafficking"),
+        corruption_evidence=flag_evidence(corruption, "mentions_corruption"),
         labels=labels,
         warnings=list(doc.warnings),
     )

@@ -138,13 +138,17 @@ class Prediction(BaseModel):
 
 
 class Evidence(BaseModel):
-    """A passage that supports a label, as an analyst would quote it."""
+    """The sentence(s) of a passage that support a label, as an analyst would quote them."""
 
     passage_id: str
     citation: str | None
-    page: int
-    text: str
-    score: float
+    page: int | None = Field(description="the page, for sources that have pages (PDF); else null")
+    text: str = Field(description="the quote: the sentence(s) that carry the label")
+    context_before: str = Field(default="", description="text just before the quote")
+    context_after: str = Field(default="", description="text just after the quote")
+    passage_text: str = Field(default="", description="the whole passage the quote is from")
+    language: str | None = None
+    score: float = Field(description="the passage's score for the label")
 
 
 class LabelCoverage(BaseModel):
@@ -156,6 +160,11 @@ class LabelCoverage(BaseModel):
     )
     score: float = Field(description="the best passage score for the label")
     supporting: int = Field(description="passages at or above the label's threshold")
+    confidence: Literal["ok", "low"] = Field(
+        default="ok",
+        description="low: the model saw too few examples of the label in training "
+        "(model card) for its verdict to be taken without reading the evidence",
+    )
     evidence: list[Evidence] = Field(default_factory=list)
 
 

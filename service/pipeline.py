@@ -29,6 +29,7 @@ from .classify import Model, ModelRef
 from .cover import cover_corpus, cover_document
 from .doctype import DOC_TYPES, infer_doc_type
 from .errors import InvalidInput, SourceNotFound, TipscanError
+from .evidence import QuoteFinder
 from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, EngineName, Limits
 from .model import (
     Coverage,
@@ -43,6 +44,8 @@ from .model import (
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Passages classified at a time (and between two progress reports of a document).
 CHUNK = 256
+# Bumped when a stored result's shape or content changes for the same inputs.
+RESULT_FORMAT = 2
 
 
 def default_cache_dir() -> Path:
@@ -223,6 +226,7 @@ def classify_document(
         doc_type=doc_type,
         doc_type_source=type_source,
         country=hints.country,
+        quotes=QuoteFinder(model.predict, {i.id: i for i in inputs}),
     )
     return ScoredDocument(
         document=doc, passages=passages, predictions=predictions, coverage=coverage
@@ -254,7 +258,7 @@ def result_key(
     sha: str, options: ExtractOptions, model: str, hints: DocumentHints, name: str
 ) -> str:
     """The result cache's key: everything a document's coverage depends on."""
-    parts = [sha, options.engine, __version__, model, hints.model_dump_json(), name]
+    parts = [sha, options.engine, __version__, RESULT_FORMAT, model, hints.model_dump_json(), name]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 

@@ -24,6 +24,7 @@ from service.report import (
     render_markdown,
     write_reports,
 )
+from service.report.words import LOW, low_confidence
 from tests.conftest import POC_BILL, SAMPLE_RUN, TRUNCATED
 
 NO_CHROMIUM = (
@@ -85,7 +86,9 @@ def test_csv_has_one_row_per_document_and_label(sample_run, reports: Path) -> No
         assert int(r["supporting_passages"]) == lc.supporting
         best = lc.evidence[0] if lc.evidence else None
         assert r["best_citation"] == (best.citation if best else "")
-        assert r["best_page"] == (str(best.page) if best else "")
+        assert r["best_page"] == ("" if best is None or best.page is None else str(best.page))
+        assert r["best_quote"] == (best.text if best else "")
+        assert (r["status"], r["confidence"]) == (lc.status, lc.confidence)
     # The failed file has no rows: it is listed in the other reports with its reason.
     assert TRUNCATED not in {Path(r["path"]).name for r in rows}
     poc = [r for r in rows if r["path"] == str(sample_run.folder / POC_BILL)]
@@ -184,7 +187,8 @@ def test_compare_puts_runs_side_by_side(sample_run, reports: Path, tmp_path: Pat
         "ac_mentions_trafficking",
     ]
     for r in rows[1:19]:
-        assert r[3] == r[4] == cov.corpus.labels[r[0]].status
+        cl = cov.corpus.labels[r[0]]
+        assert r[3] == r[4] == (LOW if low_confidence(cl) else cl.status)
     assert rows[19][3:] == ["FAIL", "FAIL"] and rows[20][3:] == ["FAIL", "FAIL"]
     # `tipscan compare` reads the coverage.json files and writes both reports.
     result = CliRunner().invoke(

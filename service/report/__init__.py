@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..labels import BY_ID, LABEL_IDS, PRINCIPLES
 from ..model import Coverage
-from .html import render_compare_html, render_html
+from .html import render_compare_html, render_html, where
+from .words import LOW, STATUS_WORD, check_word, label_word, low_confidence
 
 __all__ = [
     "render_compare_csv",
@@ -22,8 +23,6 @@ __all__ = [
     "write_reports",
 ]
 
-STATUS_WORD = {"covered": "covered", "partial": "partial", "gap": "GAP", "uncertain": "uncertain"}
-
 
 def render_json(cov: Coverage) -> str:
     return cov.model_dump_json(by_alias=True, indent=1) + "\n"
@@ -34,8 +33,8 @@ def render_csv(cov: Coverage) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
-        ["path", "title", "doc_type", "country", "label", "slug", "covered", "score",
-         "supporting_passages", "best_citation", "best_page"]
+        ["path", "title", "doc_type", "country", "label", "slug", "covered", "status",
+         "confidence", "score", "supporting_passages", "best_citation", "best_page", "best_quote"]
     )  # fmt: skip
     for d in cov.documents:
         for label in LABEL_IDS:
@@ -43,14 +42,12 @@ def render_csv(cov: Coverage) -> str:
             best = lc.evidence[0] if lc.evidence else None
             w.writerow(
                 [d.path, d.title or "", d.doc_type, d.country or cov.country or "", label,
-                 BY_ID[label].slug, "yes" if lc.covered else "no", f"{lc.score:.4f}", lc.supporting,
-                 best.citation if best else "", best.page if best else ""]
+                 BY_ID[label].slug, "yes" if lc.covered else "no", lc.status, lc.confidence,
+                 f"{lc.score:.4f}", lc.supporting, best.citation if best else "",
+                 "" if best is None or best.page is None else best.page,
+                 best.text if best else ""]
             )  # fmt: skip
     return buf.getvalue()
-
-
-def _check_word(value: bool | None) -> str:
-    return "n/a" if value is None else ("PASS" if value else "FAIL")
 
 
 def render_markdown(cov: Coverage) -> str:
@@ -65,21 +62,26 @@ def render_markdown(cov: Coverage) -> str:
         "",
     ]
     for name, check in c.checks.items():
-        lines.append(f"- **{name}**: {_check_word(check.passed)} ({check.note})")
+        lines.append(f"- **{name}**: {check_word(check.passed)} ({check.note})")
         for path in check.failing:
             lines.append(f"  - fails: {path}")
     lines += ["", "## Summary", "", "| principle | status | sub-principles |", "|---|---|---|"]
     for number, title in PRINCIPLES.items():
         subs = ", ".join(
-            f"{x} {STATUS_WORD[c.labels[x].status]}"
-            for x in LABEL_IDS
-            if BY_ID[x].principle == number
+            f"{x} {label_word(c.labels[x])}" for x in LABEL_IDS if BY_ID[x].principle == number
         )
         lines.append(f"| {number}. {title} | {STATUS_WORD[c.principles[str(number)]]} | {subs} |")
     if c.gaps:
         lines += ["", "## Gaps and what the guiding principles recommend", ""]
         for g in c.gaps:
             lines.append(f"- **{g.label} {g.slug}**: {g.recommendation}")
+    low = [x for x in LABEL_IDS if low_confidence(c.labels[x])]
+    if low:
+        lines += [
+            "",
+            f"Covered with low confidence: {', '.join(low)}. The model saw too few training "
+            "examples of these labels to be relied on: read the evidence before citing it.",
+        ]
     if c.uncertain:
         lines += [
             "",
@@ -91,19 +93,23 @@ def render_markdown(cov: Coverage) -> str:
         docs = [d for d in cov.documents if d.labels[label].covered]
         if not docs:
             continue
-        lines.append(f"### {label} {BY_ID[label].slug}")
+        note = " (low confidence)" if label in low else ""
+        lines.append(f"### {label} {BY_ID[label].slug}{note}")
         lines.append("")
         for d in docs:
             for e in d.labels[label].evidence[:2]:
-                quote = e.text if len(e.text) <= 400 else e.text[:400] + " ..."
-                lines.append(
-                    f"- {d.title or d.path}, {e.citation or ''}, p. {e.page} (score {e.score:.2f}): "
-                    f'"{quote}"'
-                )
+                lines.append(f'- {where(d, e)} (score {e.score:.2f}): "{e.text}"')
         lines.append("")
     lines += ["## Documents", "", "| document | type | passages | covers |", "|---|---|---|---|"]
     for d in cov.documents:
-        covers = ", ".join(x for x in LABEL_IDS if d.labels[x].covered) or "-"
+        covers = (
+            ", ".join(
+                x + (" (low confidence)" if low_confidence(d.labels[x]) else "")
+                for x in LABEL_IDS
+                if d.labels[x].covered
+            )
+            or "-"
+        )
         lines.append(f"| {d.title or d.path} | {d.doc_type} | {d.passages} | {covers} |")
     if cov.failures:
         lines += ["", "## Failed documents", ""]
@@ -140,8 +146,9 @@ def render_compare_csv(reports: Sequence[Coverage]) -> str:
     for label in LABEL_IDS:
         w.writerow(
             [label, BY_ID[label].slug, BY_ID[label].principle,
-             *(r.corpus.labels[label].status for r in reports)]
+             *(LOW if low_confidence(cl) else cl.status
+               for cl in (r.corpus.labels[label] for r in reports))]
         )  # fmt: skip
     for check in ("tip_mentions_corruption", "ac_mentions_trafficking"):
-        w.writerow([check, "", "", *(_check_word(r.corpus.checks[check].passed) for r in reports)])
+        w.writerow([check, "", "", *(check_word(r.corpus.checks[check].passed) for r in reports)])
     return buf.getvalue()

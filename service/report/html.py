@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from ..evidence import flat
 from ..labels import BY_ID, LABEL_IDS, PRINCIPLES
-from ..model import Coverage, DocumentCoverage
+from ..model import Coverage, DocumentCoverage, Evidence
+from .words import LOW, label_word, low_confidence
 
 CSS = """
 body{font:15px/1.45 Georgia,'Times New Roman',serif;color:#1d1d1d;max-width:1200px;margin:2em auto;padding:0 1.2em}
@@ -19,10 +21,15 @@ h3{font-size:1.05em;margin:1.2em 0 .4em}
 table{border-collapse:collapse;margin:.6em 0;font-family:Helvetica,Arial,sans-serif;font-size:.85em}
 th,td{border:1px solid #ccc;padding:.3em .45em;vertical-align:top;text-align:left}
 th{background:#f3f3f3}
-.heat td.c{text-align:center;min-width:2.6em;font-variant-numeric:tabular-nums}
-.heat th.doc{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;max-height:16em;overflow:hidden;font-weight:normal}
+.heat td.c{text-align:center;min-width:2.4em;font-variant-numeric:tabular-nums}
+.heat th.docname{font-weight:normal;min-width:16em;max-width:28em}
+.heat th.lab{text-align:center;font-size:.9em}
 .s-covered{background:#1a7f37;color:#fff}.s-partial{background:#f0c000}.s-gap{background:#cf222e;color:#fff}
 .s-uncertain{background:#d0d7de}
+.s-low{background:repeating-linear-gradient(135deg,#8fd19e 0 6px,#c9ecd2 6px 12px);color:#0b3d17;font-weight:bold}
+.ctx{color:#666} q{quotes:none;font-weight:bold}
+details summary{font-family:Helvetica,Arial,sans-serif;font-size:.8em;color:#0550ae;cursor:pointer}
+.passage{white-space:pre-wrap;font-size:.9em;border-top:1px dashed #ccc;margin-top:.3em;padding-top:.3em}
 .pass{color:#1a7f37;font-weight:bold}.fail{color:#cf222e;font-weight:bold}.na{color:#666;font-weight:bold}
 .checks{display:flex;gap:1em;flex-wrap:wrap}
 .check{border:1px solid #ccc;border-radius:6px;padding:.6em 1em;flex:1;min-width:18em}
@@ -32,24 +39,34 @@ blockquote .cite{display:block;font-family:Helvetica,Arial,sans-serif;font-size:
 .legend span{display:inline-block;padding:0 .5em;margin-right:.4em}
 @media print{body{max-width:none;margin:0;font-size:11pt}.heat th.doc{max-height:none}
  a{color:inherit;text-decoration:none} h2{break-after:avoid} blockquote,.gap,tr{break-inside:avoid}
- .s-covered,.s-partial,.s-gap,.s-uncertain{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+ .s-covered,.s-partial,.s-gap,.s-uncertain,.s-low{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
-def _cell_style(score: float, covered: bool) -> str:
-    if covered:
-        return "background:#1a7f37;color:#fff"
-    # light to darker amber as the best score grows, never reaching "covered" green
-    light = 97 - int(min(score, 1.0) * 35)
-    return f"background:hsl(40,90%,{light}%)"
+def _cell(d: DocumentCoverage, label: str) -> str:
+    """One heat-map cell: covered (low confidence hatched), uncertain, or the best score."""
+    lc = d.labels[label]
+    name = escape(d.title or d.path, quote=True)
+    if low_confidence(lc):
+        cls, text = "c s-low", "&#10003;?"
+    elif lc.covered:
+        cls, text = "c s-covered", "&#10003;"
+    elif lc.status == "uncertain":
+        cls, text = "c s-uncertain", "?"
+    else:
+        # light to darker amber as the best score grows, never reaching "covered" green
+        light = 97 - int(min(lc.score, 1.0) * 35)
+        return (f"<td class='c' style='background:hsl(40,90%,{light}%)' title='{name}: {label} "
+                f"not covered, best score {lc.score:.2f}'>{lc.score:.2f}</td>")  # fmt: skip
+    return (f"<td class='{cls}' title='{name}: {label} {label_word(lc)}, "
+            f"best score {lc.score:.2f}'>{text}</td>")  # fmt: skip
 
 
-def _short(d: DocumentCoverage) -> str:
-    name = d.title or Path(d.path).name
-    return name if len(name) <= 60 else name[:57] + "..."
+def _name(d: DocumentCoverage) -> str:
+    return d.title or Path(d.path).name
 
 
-def _source_link(d: DocumentCoverage, page: int, out_dir: Path | None) -> str | None:
+def _source_link(d: DocumentCoverage, page: int | None, out_dir: Path | None) -> str | None:
     """A link to the page of the local source file (PDF viewers honour #page=N), relative
     to the report's folder. Without a folder (a report served by the API, whose paths
     are names clients chose) there is no local file to link to, and none is looked up."""
@@ -60,13 +77,45 @@ def _source_link(d: DocumentCoverage, page: int, out_dir: Path | None) -> str | 
         return None
     target = os.path.relpath(src.resolve(), out_dir.resolve())
     href = Path(target).as_posix()
-    return f"{href}#page={page}" if src.suffix.lower() == ".pdf" else href
+    return f"{href}#page={page}" if page and src.suffix.lower() == ".pdf" else href
+
+
+def where(d: DocumentCoverage, e: Evidence) -> str:
+    """ "Title, Article 5(2), p. 12": the page only where the source has pages and the
+    citation does not already give it."""
+    parts = [_name(d)]
+    if e.citation:
+        parts.append(e.citation)
+    if e.page is not None and not (e.citation or "").startswith("p. "):
+        parts.append(f"p. {e.page}")
+    return ", ".join(parts)
 
 
 def _check_html(value: bool | None) -> str:
     if value is None:
         return '<span class="na">n/a</span>'
     return '<span class="pass">PASS</span>' if value else '<span class="fail">FAIL</span>'
+
+
+def _status_span(word: str, status: str) -> str:
+    cls = "low" if word == LOW else status
+    return f"<span class='s-{cls}'>&nbsp;{escape(word)}&nbsp;</span>"
+
+
+def _evidence_html(d: DocumentCoverage, e: Evidence, out_dir: Path | None) -> str:
+    cite = escape(where(d, e))
+    link = _source_link(d, e.page, out_dir)
+    if link:
+        cite = f"<a href='{escape(link)}'>{cite}</a>"
+    before = f"<span class='ctx'>{escape(e.context_before)} </span>" if e.context_before else ""
+    after = f"<span class='ctx'> {escape(e.context_after)}</span>" if e.context_after else ""
+    whole = ""
+    if e.passage_text and flat(e.passage_text) != e.text:
+        whole = (f"<details><summary>whole passage</summary><div class='passage'>"
+                 f"{escape(e.passage_text)}</div></details>")  # fmt: skip
+    lang = f" lang='{escape(e.language)}'" if e.language else ""
+    return (f"<blockquote{lang}>{before}<q>{escape(e.text)}</q>{after}"
+            f"<span class='cite'>{cite}; score {e.score:.2f}</span>{whole}</blockquote>")  # fmt: skip
 
 
 def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
@@ -92,7 +141,7 @@ def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
                  f"({escape(key)}): {_check_html(check.passed)}<br>{escape(check.note)}")  # fmt: skip
         if check.failing:
             h.append("<ul>")
-            h += [f"<li>fails: {escape(_short(by_path[p]))}</li>" for p in check.failing]
+            h += [f"<li>fails: {escape(_name(by_path[p]))}</li>" for p in check.failing]
             h.append("</ul>")
         h.append("</div>")
     h.append("</div>")
@@ -102,41 +151,42 @@ def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
     for number, ptitle in PRINCIPLES.items():
         status = c.principles[str(number)]
         subs = " ".join(
-            f"<span class='s-{c.labels[x].status}' title='{escape(BY_ID[x].slug)}'>&nbsp;{x} "
-            f"{c.labels[x].status}&nbsp;</span>"
+            f"<span title='{escape(BY_ID[x].slug)}'>{x}</span>"
+            f"{_status_span(label_word(c.labels[x]), c.labels[x].status)}"
             for x in LABEL_IDS
             if BY_ID[x].principle == number
         )
         h.append(f"<tr><td>{number}. {escape(ptitle)}</td><td class='s-{status}'>{status}</td>"
                  f"<td>{subs}</td></tr>")  # fmt: skip
     h.append("</table>")
+    low = [x for x in LABEL_IDS if low_confidence(c.labels[x])]
+    if low:
+        h.append(f"<p class='meta' id='low-confidence'>Covered with low confidence: "
+                 f"{', '.join(low)}. The model saw too few training examples of these labels "
+                 "to be relied on: read the quoted evidence before citing it.</p>")  # fmt: skip
     if c.uncertain:
         h.append(f"<p class='meta'>Marked uncertain, not gaps: {', '.join(c.uncertain)} (the model "
                  "has too few training examples of these to trust a missing label).</p>")  # fmt: skip
 
-    h.append("<h2>Heat map: principles &times; documents</h2>")
-    h.append("<p class='legend meta'><span style='background:#1a7f37;color:#fff'>covered</span>"
-             "<span style='background:hsl(40,90%,75%)'>high score, not covered</span>"
-             "<span style='background:hsl(40,90%,96%)'>low score</span> "
-             "numbers: the best passage score</p>")  # fmt: skip
-    h.append("<table class='heat' id='heatmap'><tr><th>label</th>")
-    h += [
-        f"<th class='doc' title='{escape(d.path)}'>{escape(_short(d))}</th>" for d in cov.documents
-    ]
-    h.append("</tr>")
-    for label in LABEL_IDS:
-        h.append(f"<tr><th>{label} {escape(BY_ID[label].slug)}</th>")
-        for d in cov.documents:
-            lc = d.labels[label]
-            text = "&#10003;" if lc.covered else f"{lc.score:.2f}"
-            h.append(f"<td class='c' style='{_cell_style(lc.score, lc.covered)}' "
-                     f"title='{escape(_short(d))}: {label} score {lc.score:.2f}'>{text}</td>")  # fmt: skip
+    h.append("<h2>Heat map: documents &times; principles</h2>")
+    h.append("<p class='legend meta'><span class='s-covered'>&#10003; covered</span>"
+             "<span class='s-low'>&#10003;? covered (low confidence)</span>"
+             "<span class='s-uncertain'>? uncertain</span>"
+             "<span style='background:hsl(40,90%,75%)'>0.60 high score, not covered</span>"
+             "<span style='background:hsl(40,90%,96%)'>0.05 low score</span> "
+             "numbers: the best passage score. The two theme columns are the flags the "
+             "cross checks use.</p>")  # fmt: skip
+    h.append("<table class='heat' id='heatmap'><tr><th>document</th>")
+    h += [f"<th class='lab' title='{escape(BY_ID[x].slug)}'>{x}</th>" for x in LABEL_IDS]
+    h.append("<th class='lab'>traf&shy;ficking</th><th class='lab'>corrup&shy;tion</th></tr>")
+    for d in cov.documents:
+        h.append(f"<tr><th class='docname' title='{escape(d.path)}'>{escape(_name(d))}"
+                 f"<br><small>{escape(d.doc_type)}</small></th>")  # fmt: skip
+        h += [_cell(d, x) for x in LABEL_IDS]
+        h += [f"<td class='c'>{'yes' if flag else 'no'}</td>"
+              for flag in (d.mentions_trafficking, d.mentions_corruption)]  # fmt: skip
         h.append("</tr>")
-    h.append("<tr><th>mentions trafficking</th>")
-    h += [f"<td class='c'>{'yes' if d.mentions_trafficking else 'no'}</td>" for d in cov.documents]
-    h.append("</tr><tr><th>mentions corruption</th>")
-    h += [f"<td class='c'>{'yes' if d.mentions_corruption else 'no'}</td>" for d in cov.documents]
-    h.append("</tr></table>")
+    h.append("</table>")
 
     if c.gaps:
         h.append("<h2>Gaps and what the guiding principles recommend</h2>")
@@ -149,21 +199,15 @@ def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
         docs = [d for d in cov.documents if d.labels[label].covered]
         if not docs:
             continue
-        h.append(f"<h3 id='evidence-{label}'>{label} {escape(BY_ID[label].slug)}</h3>")
+        note = " <span class='s-low'>&nbsp;low confidence&nbsp;</span>" if label in low else ""
+        h.append(f"<h3 id='evidence-{label}'>{label} {escape(BY_ID[label].slug)}{note}</h3>")
         for d in docs:
-            for e in d.labels[label].evidence[:2]:
-                quote = e.text if len(e.text) <= 700 else e.text[:700] + " ..."
-                where = f"{escape(_short(d))}, {escape(e.citation or '')}, page {e.page}"
-                link = _source_link(d, e.page, out_dir)
-                if link:
-                    where = f"<a href='{escape(link)}'>{where}</a>"
-                h.append(f"<blockquote>{escape(quote)}<span class='cite'>{where}; "
-                         f"score {e.score:.2f}</span></blockquote>")  # fmt: skip
+            h += [_evidence_html(d, e, out_dir) for e in d.labels[label].evidence[:2]]
 
     h.append("<h2>Documents</h2><table><tr><th>document</th><th>type</th><th>pages</th>"
              "<th>passages</th><th>language</th><th>warnings</th></tr>")  # fmt: skip
     for d in cov.documents:
-        h.append(f"<tr><td>{escape(_short(d))}<br><small>{escape(d.path)}</small></td>"
+        h.append(f"<tr><td>{escape(_name(d))}<br><small>{escape(d.path)}</small></td>"
                  f"<td>{escape(d.doc_type)} <small>({d.doc_type_source})</small></td>"
                  f"<td>{d.pages}</td><td>{d.passages}</td><td>{escape(d.language or '')}</td>"
                  f"<td>{escape('; '.join(d.warnings))}</td></tr>")  # fmt: skip
@@ -192,8 +236,8 @@ def render_compare_html(reports: Sequence[Coverage]) -> str:
     for label in LABEL_IDS:
         h.append(f"<tr><th>{label} {escape(BY_ID[label].slug)}</th>")
         for r in reports:
-            st = r.corpus.labels[label].status
-            h.append(f"<td class='c s-{st}'>{st}</td>")
+            cl = r.corpus.labels[label]
+            h.append(f"<td class='c'>{_status_span(label_word(cl), cl.status)}</td>")
         h.append("</tr>")
     for key in ("tip_mentions_corruption", "ac_mentions_trafficking"):
         h.append(f"<tr><th>{key}</th>")
