@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from .model import Document, Evidence, Passage, PassageInput, Prediction
@@ -44,6 +44,7 @@ class Quote:
     text: str
     before: str
     after: str
+    score: float | None = None  # the quote's own score for the label, when scored
 
 
 def _sentencizer():
@@ -183,7 +184,9 @@ class QuoteFinder:
             range(len(spans)),
             key=lambda i: (preds[i].scores[label] - WINDOW_COST * (spans[i][2] - 1), -i),
         )
-        return make_quote(p.text, spans[best][0], spans[best][1])
+        start, end, _ = spans[best]
+        quote = make_quote(p.text, start, _complete(p.text, end, spans))
+        return replace(quote, score=preds[best].scores[label])
 
     def for_flag(self, p: Passage, flag: str) -> Quote:
         """The first single sentence of ``p`` that mentions the theme (``flag`` is
@@ -194,6 +197,23 @@ class QuoteFinder:
         singles = [i for i, s in enumerate(spans) if s[2] == 1]
         hit = next((i for i in singles if getattr(preds[i], flag)), singles[0] if singles else 0)
         return make_quote(p.text, spans[hit][0], spans[hit][1])
+
+
+_ENDS = re.compile(r"[.;:!?)\]\"”’»]\s*$")
+
+
+def _complete(text: str, end: int, spans: Sequence[tuple[int, int, int]]) -> int:
+    """Extend a quote that stops mid-sentence ("(a) shall") by the units that follow,
+    up to two, until it ends as a sentence or list item does."""
+    singles = [(a, b) for a, b, size in spans if size == 1]
+    for _ in range(2):
+        if _ENDS.search(text[:end]):
+            break
+        following = [b for a, b in singles if a >= end]
+        if not following:
+            break
+        end = following[0]
+    return end
 
 
 def evidence(
@@ -209,6 +229,7 @@ def evidence(
         passage_text=p.text,
         language=p.language or main_language,
         score=round(score, 4),
+        quote_score=None if quote.score is None else round(quote.score, 4),
     )
 
 

@@ -149,6 +149,9 @@ class Evidence(BaseModel):
     passage_text: str = Field(default="", description="the whole passage the quote is from")
     language: str | None = None
     score: float = Field(description="the passage's score for the label")
+    quote_score: float | None = Field(
+        default=None, description="the quote's own score for the label (sentence level)"
+    )
 
 
 class LabelCoverage(BaseModel):

@@ -45,7 +45,7 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Passages classified at a time (and between two progress reports of a document).
 CHUNK = 256
 # Bumped when a stored result's shape or content changes for the same inputs.
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3
 
 
 def default_cache_dir() -> Path:
