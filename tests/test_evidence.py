@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import subprocess
 from html import escape
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from service.pipeline import score_corpus, score_document
 from service.report import render_csv, render_html, render_markdown
 from service.report.html import where
 from tests.conftest import SAMPLE, corpus_file
+from tests.test_report import NO_CHROMIUM
 
 PALERMO = "intl/palermo-protocol-tip.md"
 COE_TRAFFICKING = "intl/coe-convention-trafficking.md"
@@ -148,3 +151,25 @@ def test_joint_labels_agree_with_the_flags_the_checks_use(sample_run, low_run, m
             for f in (d.mentions_trafficking, d.mentions_corruption)
         )
         assert flags in html.split(f"title='{d.path}'>", 1)[1].split("</tr>", 1)[0]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason=NO_CHROMIUM)
+def test_the_printed_report_shows_full_titles_and_low_confidence(low_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Printed by headless Chromium, the report shows every document's full title (the
+    heat map's rows) and marks the low-confidence verdicts."""
+    import pypdfium2 as pdfium
+
+    html = tmp_path / "report.html"
+    html.write_text(render_html(low_run), encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+         f"--print-to-pdf={pdf}", html.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    doc = pdfium.PdfDocument(pdf)
+    text = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    text = " ".join(text.replace("\ufffe", "").replace("\u00ad", "").split())
+    for d in low_run.documents:
+        assert d.title and " ".join(d.title.split()) in text, d.title
+    assert "covered (low confidence)" in text
