@@ -227,7 +227,8 @@ annotations_app = typer.Typer(
 app.add_typer(annotations_app, name="annotations")
 
 StoreOption = Annotated[
-    str, typer.Option("--store", help="Annotation file or folder of *.jsonl files.")
+    str,
+    typer.Option("--store", metavar="PATH", help="Annotation file or folder of *.jsonl files."),
 ]
 
 
@@ -322,7 +323,10 @@ def annotations_agreement(
     if out == "-":
         typer.echo(text, nl=False)
     else:
-        Path(out).write_text(text, encoding="utf-8")
+        try:
+            Path(out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _usage(f"--out {out}: cannot write ({exc.strerror or exc})")
         typer.echo(
             f"{agr.passages} passages: macro kappa {agr.macro_kappa:.2f}, "
             f"micro-F1 {agr.micro_f1:.2f}; written to {out}"
@@ -376,12 +380,15 @@ def annotations_split(
 
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="Model name (default: the models folder's DEFAULT)."),
+    typer.Option(
+        "--model", metavar="NAME", help="Model name (default: the models folder's DEFAULT)."
+    ),
 ]
 ModelsOption = Annotated[
     str | None,
     typer.Option(
         "--models",
+        metavar="DIR",
         help="Folder of models [env TIPSCAN_MODELS; default: the models installed with tipscan].",
     ),
 ]
@@ -650,6 +657,7 @@ def score(
     from .pipeline import ExtractOptions, RunStats, default_cache_dir, read_meta, score_corpus
     from .progress import progress_reporter
     from .report import write_reports
+    from .report.countries import countries_phrase
 
     # Everything the caller typed is checked before any document or model is read.
     try:
@@ -657,6 +665,8 @@ def score(
         meta_map = read_meta(meta) if meta else None
     except TipscanError as exc:
         _fail(exc)
+    if Path(out).exists() and not Path(out).is_dir():
+        _usage(f"--out {out}: is a file; give a folder for the reports")
     files = _input_files(paths)
     if code and meta_map:
         files = _select_country(files, paths, meta_map, code)
@@ -686,11 +696,14 @@ def score(
         _usage(
             f"no document could be scored (all {len(coverage.failures)} failed); no report written"
         )
-    written = write_reports(coverage, Path(out))
+    try:
+        written = write_reports(coverage, Path(out))
+    except OSError as exc:
+        _usage(f"--out {out}: cannot write the reports ({exc.strerror or exc})")
     c = coverage.corpus
     covered = sum(1 for v in c.labels.values() if v.covered)
     where = (
-        f" across {len(coverage.countries)} countries ({', '.join(coverage.countries)})"
+        f" from {countries_phrase(coverage)}"
         if len(coverage.countries) > 1
         else f" for {coverage.country}"
         if coverage.country
@@ -764,9 +777,12 @@ def compare(
         except (OSError, ValueError, ValidationError) as exc:
             _usage(f"{r}: not a tipscan coverage.json ({type(exc).__name__})")
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "compare.html").write_text(render_compare_html(loaded), encoding="utf-8")
-    (folder / "compare.csv").write_text(render_compare_csv(loaded), encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "compare.html").write_text(render_compare_html(loaded), encoding="utf-8")
+        (folder / "compare.csv").write_text(render_compare_csv(loaded), encoding="utf-8")
+    except OSError as exc:
+        _usage(f"--out {out}: cannot write ({exc.strerror or exc})")
     typer.echo(f"written: {folder / 'compare.html'}, {folder / 'compare.csv'}")
 
 
@@ -781,7 +797,11 @@ _register_service_commands()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except OSError as exc:  # a file or folder the caller named that cannot be written or read
+        _err(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        sys.exit(USAGE)
 
 
 if __name__ == "__main__":

@@ -144,6 +144,8 @@ def test_a_bad_meta_is_a_usage_error_without_traceback(
         ["score", "corpus/brb", "--out", "report", "--engine", "pdfminer"],
         ["score", "corpus/brb", "--out", "report", "--models", "no-such-models"],
         ["score", "corpus/brb", "--out", "report", "--workers", "0"],
+        ["score", "corpus/brb", "--out", "README.md"],
+        ["score", "corpus/brb", "--out", "report", "--country", "Barbados"],
     ],
 )
 def test_user_mistakes_are_usage_errors_in_one_line(

@@ -79,17 +79,22 @@ def _named(code: str) -> str:
     return f"{code} ({name})" if name else code
 
 
+def countries_phrase(cov: Coverage) -> str:
+    """ "3 countries (BRB, NLD, USA)"; a group that is not a country (intl) is named apart."""
+    iso = [c for c in cov.countries if country_name(c)]
+    others = [c for c in cov.countries if not country_name(c)]
+    counted = f"{len(iso)} {'country' if len(iso) == 1 else 'countries'}"
+    if others:
+        counted += f" and {', '.join(others)}"
+    return f"{counted} ({', '.join(cov.countries)})"
+
+
 def report_title(cov: Coverage) -> str:
     """The title: "coverage report: BRB (Barbados)", or "... 8 countries (ARG, ...)"."""
     if cov.country:
         return f"coverage report: {_named(cov.country)}"
     if len(cov.countries) > 1:
-        iso = [c for c in cov.countries if country_name(c)]
-        others = [c for c in cov.countries if not country_name(c)]  # e.g. intl
-        counted = f"{len(iso)} {'country' if len(iso) == 1 else 'countries'}"
-        if others:
-            counted += f" and {', '.join(others)}"
-        return f"coverage report: {counted} ({', '.join(cov.countries)})"
+        return f"coverage report: {countries_phrase(cov)}"
     return "coverage report"
 
 
