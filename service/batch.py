@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import resource
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,12 @@ from pydantic import BaseModel, ValidationError
 from .errors import (
     CorruptDocument,
     DocumentTimeout,
+    EmptyDocument,
     LimitExceeded,
+    SourceNotFound,
     TipscanError,
     UnknownCode,
+    UnsupportedFormat,
     error_class,
 )
 from .extract import (
@@ -35,12 +39,43 @@ from .extract import (
     EngineName,
     Limits,
     extract_path,
+    sniff_format,
 )
-from .model import Document, Passage
+from .extract.sniff import SUPPORTED
+from .model import Document, Format, Passage
 from .segment import segment_document
 
 # Files in a folder that are metadata, not documents.
 _SKIP_SUFFIXES = {".csv", ".tsv"}
+
+_TEXTUAL: frozenset[Format] = frozenset({"text", "markdown", "html", "xml", "json"})
+# What a file's extension promises. A name that says text may hold any textual format
+# (a .txt of Markdown is fine); one that says PDF or DOCX must hold that, or the file
+# would be read as something it is not. Other extensions promise nothing.
+_PROMISED: dict[str, frozenset[Format]] = {
+    ".pdf": frozenset({"pdf"}),
+    ".docx": frozenset({"docx"}),
+    ".html": frozenset({"html", "xml"}),
+    ".htm": frozenset({"html", "xml"}),
+    ".xhtml": frozenset({"html", "xml"}),
+    ".xml": frozenset({"xml", "html"}),
+    ".json": frozenset({"json"}),
+    ".txt": _TEXTUAL,
+    ".text": _TEXTUAL,
+    ".md": _TEXTUAL,
+    ".markdown": _TEXTUAL,
+}
+_FORMAT_NAME: dict[str, str] = {
+    "pdf": "a PDF",
+    "docx": "a DOCX document",
+    "html": "HTML",
+    "xml": "XML",
+    "json": "JSON",
+    "markdown": "Markdown text",
+    "text": "plain text",
+}
+# Enough of a file to tell its format (a zip's listing is read from the file itself).
+_SNIFF_BYTES = 256 * 1024
 
 
 class Extraction(BaseModel):
@@ -87,10 +122,48 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def sniff_file(path: str | Path) -> Format:
+    """The file's format from its bytes, checked against what its extension promises.
+
+    Cheap (reads the head of the file, or a zip's listing), so a batch can turn away
+    unusable files before any work. Raises :class:`EmptyDocument` for a file of 0 bytes,
+    :class:`UnsupportedFormat` for bytes of no supported kind or bytes that are not what
+    the name says (a 1-byte ``.docx``, an HTML page saved as ``.pdf``), and
+    :class:`SourceNotFound` when the file cannot be read."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise SourceNotFound(f"cannot read {p.name}: {exc.strerror or exc}") from None
+    if not head:
+        raise EmptyDocument("the file is empty (0 bytes)")
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(p) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            raise UnsupportedFormat("the file is a damaged zip archive, not a document") from None
+        if "word/document.xml" not in names:
+            raise UnsupportedFormat(f"the file is a zip archive, not a document; send {SUPPORTED}")
+        fmt: Format = "docx"
+    else:
+        fmt = sniff_format(head)
+    promised = _PROMISED.get(p.suffix.lower())
+    if promised is not None and fmt not in promised:
+        raise UnsupportedFormat(
+            f"the file is named {p.suffix.lower()} but its bytes are {_FORMAT_NAME[fmt]}, "
+            f"not {_FORMAT_NAME[sorted(promised)[0]] if len(promised) == 1 else 'text'}; "
+            "rename it or replace it with the real document"
+        )
+    return fmt
+
+
 def process_file(
     path: str | Path, *, engine: EngineName = DEFAULT_ENGINE, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[Document, list[Passage]]:
-    """Extract and segment one file in this process."""
+    """Check the file's kind against its name, then extract and segment it in this process."""
+    sniff_file(path)
     doc = extract_path(path, engine=engine, limits=limits)
     return doc, segment_document(doc)
 

@@ -1,24 +1,50 @@
-"""The tipscan command line: a thin shell over the pipeline functions."""
+"""The tipscan command line: a thin shell over the pipeline functions.
+
+Exit codes, the same for every command: 0 when every input was processed, 1 when some
+inputs failed (the others are still processed and reported), 2 for a usage error (an
+unknown option, a path that does not exist, nothing usable to work on, a bad --meta,
+--country or --models), reported in one line, never with a traceback.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from . import __version__
+from .cli_docs import PlainUsage, examples
+from .errors import InvalidInput, ModelError, SettingsError, SourceNotFound, SplitExists
 from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, Limits
+
+OK, FAILED, USAGE = 0, 1, 2
+# Errors that are the caller's to fix before anything can run: a usage error (exit 2).
+USAGE_ERRORS = (InvalidInput, ModelError, SettingsError, SourceNotFound, SplitExists)
+
+EXIT_CODES = (
+    "Exit codes:\n\n\b\n"
+    "  0  every input was processed\n"
+    "  1  some inputs failed; the others were processed and reported\n"
+    "  2  usage error: an unknown option, a path that does not exist, nothing\n"
+    "     usable to work on, a bad --meta, --country or --models"
+)
 
 app = typer.Typer(
     name="tipscan",
     help=(
         "Check laws, plans and codes against the OECD Guiding Principles on Combatting "
         "Corruption related to Trafficking in Persons.\n\n"
-        "Example:\n\n    tipscan extract corpus/ --format text"
+        + examples(
+            "tipscan score corpus/brb --country BRB --meta corpus/MANIFEST.csv \\",
+            "    --out report/",
+            title="Example",
+        )
     ),
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -55,19 +81,82 @@ def _err(message: str) -> None:
     typer.echo(f"tipscan: {message}", err=True)
 
 
+def _usage(message: str) -> NoReturn:
+    _err(message)
+    raise typer.Exit(USAGE)
+
+
+def _models_dir(models: str | None) -> Path:
+    """The models folder; a usage error when the one named does not exist."""
+    from .classify import models_dir
+
+    if models is not None and not Path(models).is_dir():
+        _usage(f"--models {models}: no such folder")
+    return models_dir(models)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """Report an error in one line; exit 2 when it is the caller's to fix, else 1."""
+    _err(getattr(exc, "message", str(exc)))
+    raise typer.Exit(USAGE if isinstance(exc, USAGE_ERRORS) else FAILED) from None
+
+
+def _input_files(paths: list[str]) -> list[Path]:
+    """The files named and under the folders named; a usage error when a path does not
+    exist or nothing is there (checked before anything is loaded)."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        _usage(
+            f"no such file or folder: {', '.join(missing)}"
+            + ("; nothing was read" if len(missing) < len(paths) else "")
+        )
+    from .batch import expand_paths
+
+    files = expand_paths(paths)
+    if not files:
+        _usage(f"nothing to read: {', '.join(paths)} holds no documents")
+    return files
+
+
+def _usable(files: list[Path], what: str) -> list[Path]:
+    """The files whose bytes are a supported format and match their names; when none
+    is, each is reported and it is a usage error (no empty report is written)."""
+    from .batch import sniff_file
+    from .errors import TipscanError
+
+    usable, unusable = [], []
+    for f in files:
+        try:
+            sniff_file(f)
+            usable.append(f)
+        except TipscanError as exc:
+            unusable.append(f"{f}: {exc.message}")
+    if not usable:
+        for line in unusable:
+            _err(line)
+        _usage(f"nothing to {what}: none of the {len(files)} file(s) is a usable document")
+    return usable
+
+
 @app.command(
+    cls=PlainUsage,
     help=(
         "Extract citable passages (articles, sections, paragraphs) from documents.\n\n"
-        "FILES may be PDF, DOCX, HTML, XML, JSON, Markdown or text files, or folders of them; "
-        "the format is read from the bytes. A file that fails is reported on stderr and the "
-        "others still go through; the exit code is 1 if any file failed.\n\n"
-        "Examples:\n\n"
-        "    tipscan extract corpus/brb/trafficking-in-persons-prevention-bill-2016.pdf\n\n"
-        "    tipscan extract corpus/ --format text --engine pdfplumber"
-    )
+        "PATH may be PDF, DOCX, HTML, XML, JSON, Markdown or text files, or folders of them; "
+        "the format is read from the bytes, and a file whose bytes are not what its name "
+        "says (a .pdf that is an HTML page) fails. A file that fails is reported on stderr "
+        "and the others still go through; the exit code is 1 if any file failed, 2 if a "
+        "path does not exist or no file is usable.\n\n"
+        + examples(
+            "tipscan extract corpus/brb/ | head -n 3",
+            "tipscan extract corpus/nld --format text --engine pdfplumber",
+        )
+    ),
 )
 def extract(
-    files: Annotated[list[str], typer.Argument(help="Files or folders to read.")],
+    files: Annotated[
+        list[str], typer.Argument(metavar="PATH...", help="Files or folders to read.")
+    ],
     fmt: Annotated[
         OutputFormat,
         typer.Option("--format", help="jsonl: one passage per line; text: for reading."),
@@ -87,6 +176,9 @@ def extract(
     from .batch import process_files
     from .segment import prepare
 
+    # A usage error when no file is usable; a file turned away here fails again below,
+    # in its place, with the same reason.
+    _usable(_input_files(files), "extract")
     prepare()  # once here, not in every extraction child
     limits = Limits(max_pages=max_pages, max_bytes=max_bytes, timeout_s=timeout)
     failed = 0
@@ -121,7 +213,7 @@ def extract(
                 )
         out.flush()
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
 
 
 annotations_app = typer.Typer(
@@ -135,7 +227,8 @@ annotations_app = typer.Typer(
 app.add_typer(annotations_app, name="annotations")
 
 StoreOption = Annotated[
-    str, typer.Option("--store", help="Annotation file or folder of *.jsonl files.")
+    str,
+    typer.Option("--store", metavar="PATH", help="Annotation file or folder of *.jsonl files."),
 ]
 
 
@@ -143,6 +236,8 @@ def _load_store(store: str) -> list:
     from .annotations import load_annotations
     from .errors import TipscanError
 
+    if not Path(store).exists():
+        _usage(f"--store {store}: no such annotation file or folder")
     try:
         return load_annotations(store)
     except TipscanError as exc:
@@ -151,6 +246,7 @@ def _load_store(store: str) -> list:
 
 @annotations_app.command(
     "validate",
+    cls=PlainUsage,
     help=(
         "Check every line of the store; the first bad line is named with its problem.\n\n"
         "Example:\n\n    tipscan annotations validate --store annotations/"
@@ -163,6 +259,7 @@ def annotations_validate(store: StoreOption = "annotations") -> None:
 
 @annotations_app.command(
     "stats",
+    cls=PlainUsage,
     help=(
         "Passages, documents, positives per label, languages and annotators of the store.\n\n"
         "Example:\n\n    tipscan annotations stats --json"
@@ -195,6 +292,7 @@ def annotations_stats(
 
 @annotations_app.command(
     "agreement",
+    cls=PlainUsage,
     help=(
         "Cohen's kappa per label and flag, and F1 of one pass against the other, over "
         "doubly-annotated passages; writes the Markdown report.\n\n"
@@ -212,7 +310,6 @@ def annotations_agreement(
     ] = None,
 ) -> None:
     from collections import Counter
-    from pathlib import Path
 
     from .annotations import compute_agreement, final_labels, render_agreement
 
@@ -220,13 +317,16 @@ def annotations_agreement(
     agr = compute_agreement(located, second=second)
     if agr.passages == 0:
         _err("no passage has two annotators; nothing to compare")
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
     resolution: Counter[str] = Counter(f.how for f in final_labels(located).values())
     text = render_agreement(agr, dict(resolution))
     if out == "-":
         typer.echo(text, nl=False)
     else:
-        Path(out).write_text(text, encoding="utf-8")
+        try:
+            Path(out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _usage(f"--out {out}: cannot write ({exc.strerror or exc})")
         typer.echo(
             f"{agr.passages} passages: macro kappa {agr.macro_kappa:.2f}, "
             f"micro-F1 {agr.micro_f1:.2f}; written to {out}"
@@ -235,6 +335,7 @@ def annotations_agreement(
 
 @annotations_app.command(
     "split",
+    cls=PlainUsage,
     help=(
         "Freeze a document-level train/dev/test split (60/20/20) of the annotated documents "
         "into training/splits/NAME.json, stratified by label so that every label found in "
@@ -254,8 +355,6 @@ def annotations_split(
         ),
     ] = False,
 ) -> None:
-    from pathlib import Path
-
     from .annotations import final_labels, snapshot_hash
     from .errors import TipscanError
     from .split import make_split, make_stratified_split, write_split
@@ -267,8 +366,7 @@ def annotations_split(
             Path(folder) / f"{name}.json", finals, assign, snapshot_hash(store), seed
         )
     except TipscanError as exc:
-        _err(exc.message)
-        raise typer.Exit(1) from None
+        _fail(exc)
     for part, info in data["summary"].items():
         missing = [k for k, v in info["positives"].items() if v == 0]
         typer.echo(
@@ -282,37 +380,36 @@ def annotations_split(
 
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="Model name (default: the models folder's DEFAULT)."),
+    typer.Option(
+        "--model", metavar="NAME", help="Model name (default: the models folder's DEFAULT)."
+    ),
 ]
 ModelsOption = Annotated[
     str | None,
     typer.Option(
         "--models",
+        metavar="DIR",
         help="Folder of models [env TIPSCAN_MODELS; default: the models installed with tipscan].",
     ),
 ]
 
 
-def _fail(exc: Exception) -> NoReturn:
-    _err(getattr(exc, "message", str(exc)))
-    raise typer.Exit(1) from None
-
-
 @app.command(
+    cls=PlainUsage,
     help=(
         'Classify passages against the 18 labels. Reads JSON Lines {"id", "text"} with '
         'optional context "title", "doc_type", "heading" (FILE or - for stdin); writes '
         '{"id", "labels", "scores", "mentions_trafficking", "mentions_corruption"} '
         "lines. A malformed line is reported on stderr with its number; the other lines are "
         "still classified and the exit code is 1.\n\n"
-        "Examples:\n\n"
-        "    tipscan extract corpus/brb/trafficking-in-persons-prevention-bill-2016.pdf | "
-        "tipscan classify -\n\n"
-        "    tipscan classify passages.jsonl --explain --model tfidf-context-1.0.1"
-    )
+        + examples(
+            "tipscan extract corpus/brb/ | tipscan classify -",
+            "tipscan classify passages.jsonl --explain --model tfidf-context-2.0.0",
+        )
+    ),
 )
 def classify(
-    file: Annotated[str, typer.Argument(help="JSONL file, or - for stdin.")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="JSONL file, or - for stdin.")],
     model: ModelOption = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Add the lexicon terms that support each label.")
@@ -322,12 +419,14 @@ def classify(
     ] = 256,
     models: ModelsOption = None,
 ) -> None:
-    from .classify import load_model, models_dir
+    from .classify import load_model
     from .classify_io import read_passage_lines
     from .errors import TipscanError
 
+    if file != "-" and not Path(file).is_file():
+        _usage(f"{file}: no such file (give a JSONL file, or - for stdin)")
     try:
-        loaded = load_model(model, models_dir(models))
+        loaded = load_model(model, _models_dir(models))
     except TipscanError as exc:
         _fail(exc)
     bad = 0
@@ -352,32 +451,32 @@ def classify(
             out.write(pred.model_dump_json(exclude_none=True) + "\n")
     out.flush()
     if bad:
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
 
 
 @app.command(
+    cls=PlainUsage,
     help=(
         "Train a model from annotations/ with a config; writes models/<name>-<version>/ "
         "(never over an existing model) with meta.json and MODEL_CARD.md.\n\n"
         "Example:\n\n    tipscan train training/sklearn.toml"
-    )
+    ),
 )
 def train(
-    config: Annotated[str, typer.Argument(help="Training config (TOML).")],
+    config: Annotated[str, typer.Argument(metavar="CONFIG", help="Training config (TOML).")],
     version: Annotated[
         str | None, typer.Option("--version", help="Override the config's version.")
     ] = None,
     no_cv: Annotated[bool, typer.Option("--no-cv", help="Skip grouped cross-validation.")] = False,
     models: ModelsOption = None,
 ) -> None:
-    from .classify import models_dir
     from .errors import TipscanError
     from .train import train_model
 
     try:
         folder = train_model(
             config,
-            models_dir(models),
+            _models_dir(models),
             version=version,
             cv=not no_cv,
             progress=lambda msg: typer.echo(msg, err=True),
@@ -388,12 +487,13 @@ def train(
 
 
 @app.command(
+    cls=PlainUsage,
     help=(
         "Per-label precision, recall, F1 and support, micro/macro F1, and the same by language "
         "and by document type, the flags' accuracy and document coverage (cell accuracy, "
         "covered-cell F1), of a model on a part of its frozen document split.\n\n"
         "Example:\n\n    tipscan evaluate --model tfidf-context-1.0.1 --split test"
-    )
+    ),
 )
 def evaluate(
     model: ModelOption = None,
@@ -402,13 +502,15 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     models: ModelsOption = None,
 ) -> None:
-    from .classify import load_model, models_dir
+    from .classify import load_model
     from .errors import TipscanError
     from .evaluate import format_groups, format_table
     from .train import evaluate_model
 
+    if not Path(store).exists():
+        _usage(f"--store {store}: no such annotation file or folder")
     try:
-        loaded = load_model(model, models_dir(models))
+        loaded = load_model(model, _models_dir(models))
         metrics = evaluate_model(loaded, store, split)
     except TipscanError as exc:
         _fail(exc)
@@ -432,13 +534,14 @@ app.add_typer(models_app, name="models")
 
 @models_app.command(
     "list",
+    cls=PlainUsage,
     help="The models under models/, with test and dev scores.\n\nExample:\n\n    tipscan models list",
 )
 def models_list(models: ModelsOption = None) -> None:
-    from .classify import default_history, default_model_name, list_models, models_dir
+    from .classify import default_history, default_model_name, list_models
     from .errors import TipscanError
 
-    root = models_dir(models)
+    root = _models_dir(models)
     try:
         default = default_model_name(root)
     except TipscanError:
@@ -456,6 +559,7 @@ def models_list(models: ModelsOption = None) -> None:
 
 @models_app.command(
     "default",
+    cls=PlainUsage,
     help=(
         "Make NAME the default model (the one with the best dev macro-F1, normally). The "
         "choice and its reason are recorded beside the models (DEFAULT, "
@@ -467,10 +571,10 @@ def models_default(
     name: Annotated[str, typer.Argument(help="Model folder name.")],
     models: ModelsOption = None,
 ) -> None:
-    from .classify import load_model, models_dir, record_default
+    from .classify import load_model, record_default
     from .errors import TipscanError
 
-    root = models_dir(models)
+    root = _models_dir(models)
     try:
         load_model(name, root)
         reason = record_default(name, root)
@@ -483,24 +587,43 @@ def models_default(
 
 
 @app.command(
+    cls=PlainUsage,
     help=(
-        "Score a country's corpus: extract, classify and cover every document under PATHS, "
-        "and write coverage.json, coverage.csv, report.md and report.html to --out. "
-        "Documents run in parallel; extraction is cached by document hash; a document that "
-        "fails is listed in the report with its reason and the others are still scored.\n\n"
-        "Examples:\n\n"
-        "    tipscan score corpus/ --out report/\n\n"
-        "    tipscan score laws/ plans/ --country BRB --meta corpus/MANIFEST.csv --out brb/"
-    )
+        "Score a corpus: extract, classify and cover every document under PATH, and write "
+        "coverage.json, coverage.csv, report.md and report.html to --out. Documents run in "
+        "parallel; extraction is cached by document hash; a document that fails is listed "
+        "in the report with its reason, the others are still scored, and the exit code is "
+        "1. With --meta, each document gets its title, type and country from the manifest; "
+        "--country then keeps that country's documents only. Documents from several "
+        "countries are also reported country by country, side by side (compare.csv).\n\n"
+        + examples(
+            "tipscan score corpus/brb --country BRB --meta corpus/MANIFEST.csv \\",
+            "    --out brb/",
+            "tipscan score corpus/ --meta corpus/MANIFEST.csv --out report/",
+            "tipscan score laws/ plans/ --country NLD --out nld/",
+        )
+    ),
 )
 def score(
-    paths: Annotated[list[str], typer.Argument(help="Files or folders of one corpus.")],
-    out: Annotated[str, typer.Option("--out", help="Folder for the reports.")],
-    country: Annotated[str | None, typer.Option("--country", help="ISO 3166 alpha-3 code.")] = None,
+    paths: Annotated[
+        list[str], typer.Argument(metavar="PATH...", help="Files or folders of documents.")
+    ],
+    out: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder for the reports.")],
+    country: Annotated[
+        str | None,
+        typer.Option(
+            "--country",
+            metavar="ISO3",
+            help="ISO 3166-1 alpha-3 code (BRB, NLD, ...). With --meta, only that country's "
+            "documents are scored.",
+        ),
+    ] = None,
     meta: Annotated[
         str | None,
         typer.Option(
-            "--meta", help="CSV in the corpus manifest's format: path, title, doc_type, ..."
+            "--meta",
+            metavar="CSV",
+            help="CSV in the corpus manifest's format (path, title, country, doc_type, ...).",
         ),
     ] = None,
     model: ModelOption = None,
@@ -509,39 +632,55 @@ def score(
     ),
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Parallel extractions (default: all cores)."),
+        typer.Option(
+            "--workers", min=1, metavar="N", help="Parallel extractions (default: all cores)."
+        ),
     ] = None,
     cache: Annotated[
-        str | None, typer.Option("--cache", help="Cache folder (default: ~/.cache/tipscan).")
+        str | None,
+        typer.Option("--cache", metavar="DIR", help="Cache folder (default: ~/.cache/tipscan)."),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not read or write the cache.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds allowed per document.")
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="Seconds allowed per document."),
     ] = DEFAULT_LIMITS.timeout_s,
     models: ModelsOption = None,
 ) -> None:
     from dataclasses import replace
-    from pathlib import Path
 
-    from .classify import find_model, models_dir
+    from .classify import find_model
+    from .countries import normalise_country
     from .errors import TipscanError
     from .pipeline import ExtractOptions, RunStats, default_cache_dir, read_meta, score_corpus
     from .progress import progress_reporter
     from .report import write_reports
+    from .report.countries import countries_phrase
 
+    # Everything the caller typed is checked before any document or model is read.
     try:
-        ref = find_model(model, models_dir(models))
+        code = normalise_country(country) if country is not None else None
         meta_map = read_meta(meta) if meta else None
+    except TipscanError as exc:
+        _fail(exc)
+    if Path(out).exists() and not Path(out).is_dir():
+        _usage(f"--out {out}: is a file; give a folder for the reports")
+    files = _input_files(paths)
+    if code and meta_map:
+        files = _select_country(files, paths, meta_map, code)
+    _usable(files, "score")
+    try:
+        ref = find_model(model, _models_dir(models))
     except TipscanError as exc:
         _fail(exc)
     stats = RunStats()
     with progress_reporter() as report:
         coverage = score_corpus(
-            paths,
+            files,
             ref,
-            country=country.upper() if country else None,
+            country=code,
             meta=meta_map,
             options=ExtractOptions(
                 engine=engine.value, limits=replace(DEFAULT_LIMITS, timeout_s=timeout)
@@ -551,52 +690,99 @@ def score(
             progress=report,
             stats=stats,
         )
-    written = write_reports(coverage, Path(out))
     for failure in coverage.failures:
         _err(f"{failure.path}: {failure.message}")
+    if not coverage.documents:
+        _usage(
+            f"no document could be scored (all {len(coverage.failures)} failed); no report written"
+        )
+    try:
+        written = write_reports(coverage, Path(out))
+    except OSError as exc:
+        _usage(f"--out {out}: cannot write the reports ({exc.strerror or exc})")
     c = coverage.corpus
     covered = sum(1 for v in c.labels.values() if v.covered)
+    where = (
+        f" from {countries_phrase(coverage)}"
+        if len(coverage.countries) > 1
+        else f" for {coverage.country}"
+        if coverage.country
+        else ""
+    )
     typer.echo(
-        f"{len(coverage.documents)} documents scored ({stats.cache_hits} from the cache), "
-        f"{len(coverage.failures)} failed; {covered} of 18 labels covered; "
+        f"{len(coverage.documents)} documents scored{where} ({stats.cache_hits} from the "
+        f"cache), {len(coverage.failures)} failed; {covered} of 18 labels covered; "
         + "; ".join(
             f"{k}: {'n/a' if v.passed is None else 'pass' if v.passed else 'FAIL'}"
             for k, v in c.checks.items()
         )
     )
     typer.echo("written: " + ", ".join(str(p) for p in written))
-    if coverage.failures and not coverage.documents:
-        raise typer.Exit(1)
+    if coverage.failures:
+        raise typer.Exit(FAILED)
+
+
+def _select_country(files: list[Path], paths: list[str], meta: dict, code: str) -> list[Path]:
+    """The files of country ``code`` by the manifest; the others are named and skipped
+    (with a warning for each one the caller named as a file)."""
+    from .pipeline import select_country
+
+    chosen = select_country(files, meta, code)
+    named = {Path(p) for p in paths if Path(p).is_file()}
+    from_folders = [(f, c) for f, c in chosen.elsewhere if f not in named]
+    for f, theirs in chosen.elsewhere:
+        if f in named:
+            _err(f"warning: {f} is a {theirs} document by --meta, not {code}; skipped")
+    if from_folders:
+        by_country: dict[str, list[str]] = {}
+        for f, theirs in from_folders:
+            by_country.setdefault(theirs, []).append(f.name)
+        listing = "; ".join(f"{c}: {', '.join(names)}" for c, names in sorted(by_country.items()))
+        _err(
+            f"--country {code}: {len(chosen.files)} of {len(files)} documents kept; "
+            f"{len(from_folders)} skipped, from other countries by --meta ({listing})"
+        )
+    if not chosen.files:
+        _usage(f"nothing to score: --meta gives no document under {', '.join(paths)} to {code}")
+    return chosen.files
 
 
 @app.command(
+    cls=PlainUsage,
     help=(
         "Several countries side by side: principles x countries from coverage.json files, "
         "as compare.html and compare.csv.\n\n"
         "Example:\n\n    tipscan compare brb/coverage.json lka/coverage.json --out compare/"
-    )
+    ),
 )
 def compare(
-    reports: Annotated[list[str], typer.Argument(help="coverage.json files written by score.")],
-    out: Annotated[str, typer.Option("--out", help="Folder for compare.html and compare.csv.")],
+    reports: Annotated[
+        list[str],
+        typer.Argument(metavar="REPORT...", help="coverage.json files written by score."),
+    ],
+    out: Annotated[
+        str, typer.Option("--out", metavar="DIR", help="Folder for compare.html and compare.csv.")
+    ],
 ) -> None:
-    from pathlib import Path
-
     from pydantic import ValidationError
 
     from .report import load_coverage, render_compare_csv, render_compare_html
 
     loaded = []
     for r in reports:
+        if not Path(r).is_file():
+            _usage(f"{r}: no such file; compare takes the coverage.json files score writes")
         try:
             loaded.append(load_coverage(r))
         except (OSError, ValueError, ValidationError) as exc:
-            _err(f"{r}: not a tipscan coverage.json ({type(exc).__name__})")
-            raise typer.Exit(1) from None
+            _usage(f"{r}: not a tipscan coverage.json ({type(exc).__name__})")
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "compare.html").write_text(render_compare_html(loaded), encoding="utf-8")
-    (folder / "compare.csv").write_text(render_compare_csv(loaded), encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "compare.html").write_text(render_compare_html(loaded), encoding="utf-8")
+        (folder / "compare.csv").write_text(render_compare_csv(loaded), encoding="utf-8")
+    except OSError as exc:
+        _usage(f"--out {out}: cannot write ({exc.strerror or exc})")
     typer.echo(f"written: {folder / 'compare.html'}, {folder / 'compare.csv'}")
 
 
@@ -611,7 +797,11 @@ _register_service_commands()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except OSError as exc:  # a file or folder the caller named that cannot be written or read
+        _err(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        sys.exit(USAGE)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .cli_docs import PlainUsage
+
 if TYPE_CHECKING:
     from .settings import Settings
     from .store import Store
@@ -40,6 +42,9 @@ class Role(StrEnum):
     admin = "admin"
 
 
+USAGE = 2  # a flag, variable or store the caller must fix (the exit codes of service/cli.py)
+
+
 def _err(message: str) -> None:
     typer.echo(f"tipscan: {message}", err=True)
 
@@ -52,7 +57,7 @@ def _settings(**flags: Any) -> Settings:
         return Settings.load(**flags)
     except TipscanError as exc:
         _err(exc.message)
-        raise typer.Exit(1) from None
+        raise typer.Exit(USAGE) from None
 
 
 def _store(db: str | None, data_dir: str | None) -> Store:
@@ -63,7 +68,7 @@ def _store(db: str | None, data_dir: str | None) -> Store:
         return Store.open(settings.db_url, settings.data_dir)
     except Exception as exc:  # a bad URL or an unreachable database: say which, not a trace
         _err(f"cannot open the store {settings.db_url}: {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(USAGE) from None
 
 
 def serve(
@@ -118,10 +123,10 @@ def serve(
         Store.open(settings.db_url, settings.data_dir).close()
     except TipscanError as exc:
         _err(exc.message)
-        raise typer.Exit(1) from None
+        raise typer.Exit(USAGE) from None
     except Exception as exc:
         _err(f"cannot open the store {settings.db_url}: {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(USAGE) from None
     typer.echo(
         f"tipscan: serving on http://{host}:{port} (API docs at /docs); model {loaded.name}; "
         f"store {settings.db_url}; files in {settings.data_dir}",
@@ -171,7 +176,7 @@ def keys_revoke(
         store.close()
     if not revoked:
         _err(f"no live key with id {key_id}")
-        raise typer.Exit(1)
+        raise typer.Exit(USAGE)
     typer.echo(f"revoked {key_id}")
 
 
@@ -179,6 +184,7 @@ def register(app: typer.Typer) -> None:
     """Add the service's commands to the main CLI."""
     app.command(
         "serve",
+        cls=PlainUsage,
         help=(
             "Serve the HTTP API (OpenAPI docs at /docs) with its job workers. State lives in "
             "one store (--db, default a SQLite file in --data-dir) and uploaded files in "
@@ -199,6 +205,7 @@ def register(app: typer.Typer) -> None:
     )
     keys_app.command(
         "create",
+        cls=PlainUsage,
         help=(
             "Create an API key for a role and print the key alone on stdout (it is not "
             "stored, only its hash). Readers read; annotators also upload and delete; "
@@ -208,10 +215,12 @@ def register(app: typer.Typer) -> None:
     )(keys_create)
     keys_app.command(
         "list",
+        cls=PlainUsage,
         help="The keys: id, role, state, creation time, name.\n\nExample:\n\n    tipscan keys list",
     )(keys_list)
     keys_app.command(
         "revoke",
+        cls=PlainUsage,
         help="Revoke a key by its id.\n\nExample:\n\n    tipscan keys revoke 3f9a1c2e",
     )(keys_revoke)
     app.add_typer(keys_app, name="keys")

@@ -231,6 +231,12 @@ class CorpusCoverage(BaseModel):
     uncertain: list[str] = Field(description="labels whose model support is too thin to call a gap")
 
 
+class CountryCoverage(CorpusCoverage):
+    """One country's documents of a corpus, covered as a corpus of their own."""
+
+    documents: list[str] = Field(description="paths of the country's documents")
+
+
 class Coverage(BaseModel):
     """What ``tipscan score`` writes to coverage.json."""
 
@@ -241,3 +247,8 @@ class Coverage(BaseModel):
     documents: list[DocumentCoverage]
     failures: list[Failure]
     corpus: CorpusCoverage
+    countries: dict[str, CountryCoverage] = Field(
+        default_factory=dict,
+        description="per country, when the documents span several (by the metadata): that "
+        "country's documents and coverage, computed as for the whole corpus; empty otherwise",
+    )

@@ -24,8 +24,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
-from .batch import Extraction, expand_paths, extract_isolated, process_file
+from .batch import Extraction, expand_paths, extract_isolated, process_file, sniff_file
 from .classify import Model, ModelRef
+from .countries import manifest_country
 from .cover import cover_corpus, cover_document
 from .doctype import DOC_TYPES, infer_doc_type
 from .errors import InvalidInput, SourceNotFound, TipscanError
@@ -40,6 +41,7 @@ from .model import (
     PassageInput,
     Prediction,
 )
+from .report.countries import cover_countries, single_country
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Passages classified at a time (and between two progress reports of a document).
@@ -94,41 +96,91 @@ class RunStats:
 
 
 def read_meta(path: Path | str) -> dict[str, DocumentHints]:
-    """Key (sha256, path or file name) -> hints, from a CSV with the manifest's columns."""
+    """Key (sha256, path or file name) -> hints, from a CSV with the manifest's columns.
+
+    Raises :class:`InvalidInput` naming the file (and line) when it cannot be used: missing,
+    not UTF-8 text, not a CSV, without the columns that say which document a row is."""
     out: dict[str, DocumentHints] = {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "doc_type" not in reader.fieldnames:
-            raise InvalidInput(
-                f"{path}: a metadata CSV needs a header with at least 'path' and 'doc_type' "
-                "(the columns of the corpus manifest)"
-            )
-        for number, row in enumerate(reader, 2):
-            doc_type = (row.get("doc_type") or "").strip() or None
-            if doc_type and doc_type not in DOC_TYPES:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fields = set(reader.fieldnames or ())
+            if "doc_type" not in fields or not fields & {"path", "sha256"}:
+                found = ", ".join(sorted(fields)) or "none"
                 raise InvalidInput(
-                    f"{path}:{number}: unknown doc_type {doc_type!r}; one of {', '.join(DOC_TYPES)}"
+                    f"{path}: a metadata CSV needs a header with at least 'path' (or "
+                    f"'sha256') and 'doc_type', the columns of the corpus manifest; "
+                    f"columns found: {found}"
                 )
-            hints = DocumentHints(
-                title=(row.get("title") or "").strip() or None,
-                country=(row.get("country") or "").strip() or None,
-                doc_type=doc_type,
-            )
-            for key in (row.get("sha256"), row.get("path")):
-                if key and key.strip():
-                    out[key.strip()] = hints
-            if row.get("path"):
-                out.setdefault(Path(row["path"]).name, hints)
+            for number, row in enumerate(reader, 2):
+                hints = _meta_hints(path, number, row)
+                for key in (row.get("sha256"), row.get("path")):
+                    if key and key.strip():
+                        out[key.strip()] = hints
+                if (row.get("path") or "").strip():
+                    out.setdefault(Path(row["path"].strip()).name, hints)
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such metadata file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path}: is a folder, not a metadata CSV file") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the metadata file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not a UTF-8 text file; a metadata CSV is expected") from None
+    except csv.Error as exc:
+        raise InvalidInput(f"{path}: not a readable CSV file ({exc})") from None
     return out
+
+
+def _meta_hints(path: Path | str, number: int, row: dict[str, str | None]) -> DocumentHints:
+    doc_type = (row.get("doc_type") or "").strip() or None
+    if doc_type and doc_type not in DOC_TYPES:
+        raise InvalidInput(
+            f"{path}:{number}: unknown doc_type {doc_type!r}; one of {', '.join(DOC_TYPES)}"
+        )
+    return DocumentHints(
+        title=(row.get("title") or "").strip() or None,
+        country=manifest_country(row.get("country")),
+        doc_type=doc_type,
+    )
 
 
 def lookup_hints(meta: dict[str, DocumentHints], path: str, sha: str) -> DocumentHints:
     if sha in meta:
         return meta[sha]
+    posix = Path(path).as_posix()
     for key, value in meta.items():
-        if "/" in key and path.endswith(key):
+        if "/" in key and (posix == key or posix.endswith("/" + key)):
             return value
     return meta.get(Path(path).name) or DocumentHints()
+
+
+@dataclass
+class CountrySelection:
+    """Which files of a run are the chosen country's, by the metadata."""
+
+    files: list[Path]
+    elsewhere: list[tuple[Path, str]] = field(default_factory=list)  # (file, its country)
+
+
+def select_country(
+    files: Sequence[Path], meta: dict[str, DocumentHints], country: str
+) -> CountrySelection:
+    """The files whose metadata gives ``country`` or no country at all (they are taken
+    to be the country's); the others, with the country the metadata gives them."""
+    chosen = CountrySelection(files=[])
+    for f in files:
+        try:
+            sha = file_sha256(f)
+        except TipscanError:
+            chosen.files.append(f)  # its failure is reported where it is scored
+            continue
+        theirs = lookup_hints(meta, str(f), sha).country
+        if theirs is None or theirs.upper() == country.upper():
+            chosen.files.append(f)
+        else:
+            chosen.elsewhere.append((f, theirs))
+    return chosen
 
 
 def file_sha256(path: Path) -> str:
@@ -285,6 +337,7 @@ def score_corpus(
     todo: list[Task] = []
     for f in files:
         try:
+            sniff_file(f)  # a file that is not what its name says is never read as text
             sha = file_sha256(Path(f))
         except TipscanError as exc:
             results[f] = Failure(path=f, code=exc.code, message=exc.message)
@@ -311,7 +364,13 @@ def score_corpus(
         say("score", len(results), len(files))
     documents = [r for f in files if isinstance(r := results[f], DocumentCoverage)]
     failures = [r for f in files if isinstance(r := results[f], Failure)]
-    return cover_corpus(documents, failures, model.name, model.meta, country=country)
+    # The report is one country's when the caller said so or every document is that
+    # country's; documents from several countries are also covered country by country.
+    coverage = cover_corpus(
+        documents, failures, model.name, model.meta, country=country or single_country(documents)
+    )
+    coverage.countries = cover_countries(documents, model.name, model.meta)
+    return coverage
 
 
 def _read_result(cache: Path, key: str) -> DocumentCoverage | None:

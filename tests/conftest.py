@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "corpus"
 SAMPLE = ROOT / "corpus"
 
-SHARED_ABSENT = "the shared corpus folder beside the checkout, ../shared/corpus, is absent"
+SHARED_ABSENT = "the shared corpus (../shared/corpus) is not beside the repository"
 NO_TESSERACT = (
     "tesseract is not installed (apt-get install tesseract-ocr); scanned pages cannot be read"
 )
@@ -56,8 +56,8 @@ def corpus_file(rel: str) -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED_ABSENT}, and {rel} is not in the shipped sample corpus/")
     pytest.skip(
-        f"{rel} is in neither the shared corpus folder beside the checkout (../shared/corpus) "
-        "nor the shipped sample corpus/"
+        f"{rel} is in neither the shared corpus (../shared/corpus, beside the repository) "
+        "nor the sample corpus/ shipped in the repository"
     )
 
 

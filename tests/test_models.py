@@ -121,7 +121,7 @@ def test_models_are_never_taken_from_the_working_directory(tmp_path: Path) -> No
         env={**env, "PYTHONPATH": str(ROOT)},
         timeout=120,
     )
-    assert done.returncode == 1 and "no model 'planted'" in done.stderr
+    assert done.returncode == 2 and "no model 'planted'" in done.stderr
 
 
 def test_models_dir_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

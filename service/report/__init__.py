@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..labels import BY_ID, LABEL_IDS, PRINCIPLES
 from ..model import Coverage
+from .countries import render_countries_markdown, report_title, spans_countries
 from .html import render_compare_html, render_html, where
 from .words import LOW, STATUS_WORD, check_word, label_word, low_confidence
 
@@ -53,7 +54,7 @@ def render_csv(cov: Coverage) -> str:
 def render_markdown(cov: Coverage) -> str:
     c = cov.corpus
     lines = [
-        f"# Coverage report{': ' + cov.country if cov.country else ''}",
+        f"# C{report_title(cov)[1:]}",
         "",
         f"{len(cov.documents)} documents scored, {len(cov.failures)} failed; model "
         f"`{cov.model['name']}`; {cov.created_at}.",
@@ -88,7 +89,8 @@ def render_markdown(cov: Coverage) -> str:
             "Not reported as gaps, because the model's training support for them is too thin to "
             f"trust a negative: {', '.join(c.uncertain)}.",
         ]
-    lines += ["", "## Evidence", ""]
+    lines += ["", *render_countries_markdown(cov)]
+    lines += ["## Evidence", ""]
     for label in LABEL_IDS:
         docs = [d for d in cov.documents if d.labels[label].covered]
         if not docs:
@@ -118,7 +120,8 @@ def render_markdown(cov: Coverage) -> str:
 
 
 def write_reports(cov: Coverage, out: Path) -> list[Path]:
-    """coverage.json, coverage.csv, report.md and report.html in ``out``."""
+    """coverage.json, coverage.csv, report.md and report.html in ``out`` (and compare.csv,
+    principles x countries, when the documents span several countries)."""
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "coverage.json": render_json(cov),
@@ -126,6 +129,10 @@ def write_reports(cov: Coverage, out: Path) -> list[Path]:
         "report.md": render_markdown(cov),
         "report.html": render_html(cov, out),
     }
+    if spans_countries(cov):
+        from .countries import per_country_reports
+
+        files["compare.csv"] = render_compare_csv(per_country_reports(cov))
     written = []
     for name, text in files.items():
         path = out / name

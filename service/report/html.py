@@ -120,7 +120,9 @@ def _evidence_html(d: DocumentCoverage, e: Evidence, out_dir: Path | None) -> st
 
 def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
     c = cov.corpus
-    title = f"tipscan coverage report{': ' + cov.country if cov.country else ''}"
+    from .countries import render_countries_html, report_title
+
+    title = f"tipscan {report_title(cov)}"
     h: list[str] = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
@@ -164,6 +166,7 @@ def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
         h.append(f"<p class='meta' id='low-confidence'>Covered with low confidence: "
                  f"{', '.join(low)}. The model saw too few training examples of these labels "
                  "to be relied on: read the quoted evidence before citing it.</p>")  # fmt: skip
+    h.append(render_countries_html(cov))
     if c.uncertain:
         h.append(f"<p class='meta'>Marked uncertain, not gaps: {', '.join(c.uncertain)} (the model "
                  "has too few training examples of these to trust a missing label).</p>")  # fmt: skip
@@ -223,13 +226,11 @@ def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
     return "\n".join(h)
 
 
-def render_compare_html(reports: Sequence[Coverage]) -> str:
+def render_compare_table(reports: Sequence[Coverage], table_id: str = "compare") -> list[str]:
+    """The principles x countries table: each report's corpus-level status per label."""
     names = [r.country or f"corpus {i + 1}" for i, r in enumerate(reports)]
     h = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>tipscan comparison</title><style>{CSS}</style></head><body>",
-        "<h1>Principles &times; countries</h1>",
-        "<table class='heat' id='compare'><tr><th>label</th>",
+        f"<table class='heat' id='{escape(table_id)}'><tr><th>label</th>",
         *(f"<th>{escape(n)}</th>" for n in names),
         "</tr>",
     ]
@@ -243,5 +244,16 @@ def render_compare_html(reports: Sequence[Coverage]) -> str:
         h.append(f"<tr><th>{key}</th>")
         h += [f"<td class='c'>{_check_html(r.corpus.checks[key].passed)}</td>" for r in reports]
         h.append("</tr>")
-    h.append("</table></body></html>\n")
+    h.append("</table>")
+    return h
+
+
+def render_compare_html(reports: Sequence[Coverage]) -> str:
+    h = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>tipscan comparison</title><style>{CSS}</style></head><body>",
+        "<h1>Principles &times; countries</h1>",
+        *render_compare_table(reports),
+        "</body></html>\n",
+    ]
     return "\n".join(h)
