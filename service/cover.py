@@ -32,6 +32,7 @@ from .model import (
     CheckResult,
     CorpusCoverage,
     CorpusLabel,
+    CountryCoverage,
     Coverage,
     Document,
     DocumentCoverage,
@@ -216,6 +217,20 @@ def cover_corpus(
     meta: ModelMeta,
     country: str | None = None,
 ) -> Coverage:
+    """The corpus's coverage; one country's when ``country`` is given or every document
+    is that country's, and country by country as well when the documents span several."""
+    cov = _cover(documents, failures, model_name, meta, country or single_country(documents))
+    cov.countries = cover_countries(documents, model_name, meta)
+    return cov
+
+
+def _cover(
+    documents: Sequence[DocumentCoverage],
+    failures: Sequence[Failure],
+    model_name: str,
+    meta: ModelMeta,
+    country: str | None,
+) -> Coverage:
     thin = set(thin_labels(meta))
     labels: dict[str, CorpusLabel] = {}
     for label in LABEL_IDS:
@@ -279,3 +294,33 @@ def cover_corpus(
         failures=list(failures),
         corpus=corpus,
     )
+
+
+def group_by_country(documents: Sequence[DocumentCoverage]) -> dict[str, list[DocumentCoverage]]:
+    """Documents by country, countries sorted; documents without a country are left out."""
+    groups: dict[str, list[DocumentCoverage]] = {}
+    for d in documents:
+        if d.country:
+            groups.setdefault(d.country, []).append(d)
+    return dict(sorted(groups.items()))
+
+
+def cover_countries(
+    documents: Sequence[DocumentCoverage], model_name: str, meta: ModelMeta
+) -> dict[str, CountryCoverage]:
+    """Each country's coverage, computed as the corpus's is; empty unless the documents
+    span several countries (one country's coverage is the corpus's own)."""
+    groups = group_by_country(documents)
+    if len(groups) < 2:
+        return {}
+    out: dict[str, CountryCoverage] = {}
+    for country, docs in groups.items():
+        corpus = _cover(docs, [], model_name, meta, country).corpus
+        out[country] = CountryCoverage(**corpus.model_dump(), documents=[d.path for d in docs])
+    return out
+
+
+def single_country(documents: Sequence[DocumentCoverage]) -> str | None:
+    """The one country all documents share, or None (several, or none known)."""
+    found = {d.country for d in documents}
+    return found.pop() if len(found) == 1 else None

@@ -41,7 +41,6 @@ from .model import (
     PassageInput,
     Prediction,
 )
-from .report.countries import cover_countries, single_country
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Passages classified at a time (and between two progress reports of a document).
@@ -364,13 +363,7 @@ def score_corpus(
         say("score", len(results), len(files))
     documents = [r for f in files if isinstance(r := results[f], DocumentCoverage)]
     failures = [r for f in files if isinstance(r := results[f], Failure)]
-    # The report is one country's when the caller said so or every document is that
-    # country's; documents from several countries are also covered country by country.
-    coverage = cover_corpus(
-        documents, failures, model.name, model.meta, country=country or single_country(documents)
-    )
-    coverage.countries = cover_countries(documents, model.name, model.meta)
-    return coverage
+    return cover_corpus(documents, failures, model.name, model.meta, country=country)
 
 
 def _read_result(cache: Path, key: str) -> DocumentCoverage | None:

@@ -8,45 +8,12 @@ table, the one ``tipscan compare`` draws from separate runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from html import escape
 
-from ..classify.meta import ModelMeta
 from ..countries import country_name
-from ..cover import cover_corpus
-from ..model import CountryCoverage, Coverage, DocumentCoverage
+from ..model import Coverage
 from .html import render_compare_table
 from .words import check_word, label_word
-
-
-def group_by_country(documents: Sequence[DocumentCoverage]) -> dict[str, list[DocumentCoverage]]:
-    """Documents by country, countries sorted; documents without a country are left out."""
-    groups: dict[str, list[DocumentCoverage]] = {}
-    for d in documents:
-        if d.country:
-            groups.setdefault(d.country, []).append(d)
-    return dict(sorted(groups.items()))
-
-
-def cover_countries(
-    documents: Sequence[DocumentCoverage], model_name: str, meta: ModelMeta
-) -> dict[str, CountryCoverage]:
-    """Each country's coverage, computed as the corpus's is; empty unless the documents
-    span several countries (one country's coverage is the corpus's own)."""
-    groups = group_by_country(documents)
-    if len(groups) < 2:
-        return {}
-    out: dict[str, CountryCoverage] = {}
-    for country, docs in groups.items():
-        corpus = cover_corpus(docs, [], model_name, meta, country=country).corpus
-        out[country] = CountryCoverage(**corpus.model_dump(), documents=[d.path for d in docs])
-    return out
-
-
-def single_country(documents: Sequence[DocumentCoverage]) -> str | None:
-    """The one country all documents share, or None (several, or none known)."""
-    found = {d.country for d in documents}
-    return found.pop() if len(found) == 1 else None
 
 
 def spans_countries(cov: Coverage) -> bool:
