@@ -151,10 +151,22 @@ def extract_document(
     if fmt == "docx":
         from .docx import extract_docx
 
-        return extract_docx(data, source, limits)
-    from .textual import extract_textual
+        doc = extract_docx(data, source, limits)
+    else:
+        from .textual import extract_textual
 
-    return extract_textual(data, source, fmt, limits)
+        doc = extract_textual(data, source, fmt, limits)
+    return _settle_title(doc)
+
+
+def _settle_title(doc: Document) -> Document:
+    """The format's title where it can stand as one, else one from the text."""
+    from .titles import choose_title
+
+    carried = doc.title if doc.title != doc.source else None
+    lines = (doc.block_text(b) for b in doc.blocks)
+    doc.title = choose_title(doc.text, lines, carried, doc.source, carried_first=True)[:300]
+    return doc
 
 
 def extract_path(

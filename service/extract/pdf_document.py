@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..errors import CorruptDocument
@@ -11,6 +10,7 @@ from .layout import LayoutPage, PageText, layout_pages
 from .limits import Limits
 from .ocr import ocr_image, render_scale, tesseract_available
 from .pdf import EngineName, get_engine
+from .titles import choose_title
 
 # A page with fewer visible characters than this has no usable text layer.
 MIN_PAGE_CHARS = 10
@@ -85,25 +85,9 @@ def _pdf_title(data: bytes) -> str | None:
     except pdfium.PdfiumError:
         return None
     try:
-        title = (pdf.get_metadata_dict().get("Title") or "").strip()
+        return (pdf.get_metadata_dict().get("Title") or "").strip() or None
     finally:
         pdf.close()
-    # Producers often leave a file name or a template name as the title.
-    if len(title) < 8 or re.search(r"\.(docx?|pdf|rtf)$|^microsoft|^untitled", title, re.I):
-        return None
-    return title
-
-
-_SHORT_TITLE = re.compile(
-    r"may be cited as (?:the )?(?P<title>[A-Z](?:No\.|[^.;:]){3,160}?"
-    r"(?:Act|Bill|Law|Code|Regulations?|Order|Rules|Decree)(?:,? (?:No\. ?\d+ of )?\d{4})?)",
-)
-
-
-def _short_title(text: str) -> str | None:
-    """The title an act gives itself: "This Act may be cited as the ... Act, 2016"."""
-    m = _SHORT_TITLE.search(text[:60_000])
-    return " ".join(m.group("title").split()) if m else None
 
 
 def extract_pdf(
@@ -123,14 +107,9 @@ def extract_pdf(
         builder = DocumentBuilder()
         laid_out = _lay_out(builder, pages, keep_whole=True)
     builder.warnings.extend(dropped_warnings(laid_out, pages))
-    first_block = next((b for b in builder.blocks if b.char_end - b.char_start > 12), None)
     text = builder.text
-    title = (
-        _short_title(text)
-        or title
-        or (text[first_block.char_start : first_block.char_end][:200] if first_block else None)
-        or source
-    )
+    lines = (text[b.char_start : b.char_end] for b in builder.blocks)
+    title = choose_title(text, lines, title, source, carried_first=False)
     return builder.build(data, title=title, source=source, fmt="pdf", engine=engine)
 
 
