@@ -110,14 +110,14 @@ class DocumentBuilder:
             if any(not p.readable for p in self.pages):
                 raise EmptyDocument("no text could be read: " + "; ".join(self.warnings))
             raise EmptyDocument("the document holds no text")
-        from ..lang import detect_language
+        from ..lang import document_language
 
         return Document(
             id=sha256_hex(data),
             title=normalize_inline(title)[:300] or source,
             source=source,
             format=fmt,
-            language=detect_language(text[:20000]),
+            language=document_language(text),
             page_count=len(self.pages),
             warnings=self.warnings,
             engine=engine,
