@@ -130,4 +130,7 @@ def test_landscape_forms_of_a_bill_are_read_not_skipped_as_rotated() -> None:
     )
     assert "DECLARATION OF INCOME, ASSETS AND LIABILITIES" in doc.text
     assert "NAME OF DECLARANT (Surname, Other Names)" in doc.text
+    # The schedule's heading, level on the page above the turned form, comes first.
+    heading = doc.text.index("THIRD SCHEDULE\n(Sections 11, 15, 18, 23 and 55)\nFORMS FOR PARTS")
+    assert heading < doc.text.index("DECLARATION OF INCOME, ASSETS AND LIABILITIES")
     assert doc.warnings == []

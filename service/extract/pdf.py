@@ -26,7 +26,7 @@ from ..errors import (
     LimitExceeded,
     TipscanError,
 )
-from .layout import CharBox, LayoutPage, chars_to_lines
+from .layout import CharBox, LayoutPage, Line, chars_to_lines
 from .limits import Limits
 
 EngineName = Literal["pdfium", "pdfplumber"]
@@ -101,11 +101,11 @@ class PdfiumEngine:
                     width, height = frame.width, frame.height
                     turned = _TurnedChars(quick, tp, text, frame, rect)
                     chars: list[CharBox] = list(turned.read())
-                    rotated = turned.skipped
+                    rotated, level = turned.skipped, turned.level
                 else:
                     runs = _PageRuns(quick, tp, text, height, rect)
                     chars = runs.read()
-                    rotated = runs.skipped
+                    rotated, level = runs.skipped, []
 
                 def bold_of(k: object, tp: Any = tp) -> bool:
                     # The base font name, as pdfplumber sees it; cached by name.
@@ -117,6 +117,8 @@ class PdfiumEngine:
                     return found
 
                 lines = chars_to_lines(chars, bold_of)
+                if level:
+                    lines = _above(chars_to_lines(level, bold_of), lines)
                 textpage.close()
                 page.close()
                 yield LayoutPage(index + 1, width, height, lines, rotated_chars=rotated)
@@ -528,34 +530,63 @@ class _Frame:
 class _TurnedChars:
     """The page's characters at its turn, character by character, boxed upright.
 
-    Characters at another angle than the page's (a stamp across the page) are
-    left out and counted, as rotated text is on an upright page.
+    Characters drawn level on the unturned page (a schedule's heading, a
+    running header over a turned form) are kept apart, boxed on the unturned
+    page, in ``level``; characters at any other angle (a stamp across the
+    page) are left out and counted, as rotated text is on an upright page.
     """
 
     def __init__(self, raw: Any, tp: Any, text: str, frame: _Frame, rect: Any) -> None:
         self.raw, self.tp, self.text, self.frame, self.rect = raw, tp, text, frame, rect
         self.skipped = 0
+        self.level: list[CharBox] = []
 
     def read(self) -> Iterator[CharBox]:
         raw, tp, frame, rect = self.raw, self.tp, self.frame, self.rect
         ref = ctypes.byref(rect)
         upright = (4 - frame.turn // 90) % 4 * (math.pi / 2)
+        unturned = _Frame(
+            0, (frame.left, frame.bottom, frame.left + frame.w, frame.bottom + frame.h)
+        )
+        level = self.level
         prev: tuple[float, float, float, float] | None = None
+        prev_level = False
         for k, ch in enumerate(self.text):
             if ch in "\x00\uffff":
                 continue
             if ch.isspace():
                 if prev is not None:
-                    yield (" ", prev[2], prev[1], prev[2], prev[3], k)
+                    space: CharBox = (" ", prev[2], prev[1], prev[2], prev[3], k)
+                    if prev_level:
+                        level.append(space)
+                    else:
+                        yield space
                 continue
-            off = abs(raw.FPDFText_GetCharAngle(tp, k) - upright) % (2 * math.pi)
-            if min(off, 2 * math.pi - off) > 0.05:
+            angle = raw.FPDFText_GetCharAngle(tp, k)
+            off = abs(angle - upright) % (2 * math.pi)
+            is_level = min(angle, 2 * math.pi - angle) <= 0.05
+            if min(off, 2 * math.pi - off) > 0.05 and not is_level:
                 self.skipped += 1
                 continue
             if not raw.FPDFText_GetLooseCharBox(tp, k, ref):
                 continue
-            prev = frame.box(rect.left, rect.bottom, rect.right, rect.top)
-            yield ("-" if ch in "\x02\ufffe" else ch, *prev, k)
+            box = unturned if is_level else frame
+            prev, prev_level = box.box(rect.left, rect.bottom, rect.right, rect.top), is_level
+            char: CharBox = ("-" if ch in "\x02\ufffe" else ch, *prev, k)
+            if is_level:
+                level.append(char)
+            else:
+                yield char
+
+
+def _above(first: list[Line], lines: list[Line]) -> list[Line]:
+    """``first`` moved above ``lines``, as read before them: a turned page's level heading."""
+    if first and lines:
+        lift = max(line.bottom for line in first) - min(line.top for line in lines) + 20
+        for line in first:
+            line.top -= lift
+            line.bottom -= lift
+    return first + lines
 
 
 def _char_boxes(
