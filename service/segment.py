@@ -480,7 +480,7 @@ def segment_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[
                     citation=citation,
                     heading=u.heading,
                     title=u.title,
-                    language=detect_language(text) or doc.language,
+                    language=detect_language(text, doc.language) or doc.language,
                 )
             )
     return passages

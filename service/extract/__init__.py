@@ -110,14 +110,14 @@ class DocumentBuilder:
             if any(not p.readable for p in self.pages):
                 raise EmptyDocument("no text could be read: " + "; ".join(self.warnings))
             raise EmptyDocument("the document holds no text")
-        from ..lang import detect_language
+        from ..lang import document_language
 
         return Document(
             id=sha256_hex(data),
             title=normalize_inline(title)[:300] or source,
             source=source,
             format=fmt,
-            language=detect_language(text[:20000]),
+            language=document_language(text),
             page_count=len(self.pages),
             warnings=self.warnings,
             engine=engine,
@@ -151,10 +151,22 @@ def extract_document(
     if fmt == "docx":
         from .docx import extract_docx
 
-        return extract_docx(data, source, limits)
-    from .textual import extract_textual
+        doc = extract_docx(data, source, limits)
+    else:
+        from .textual import extract_textual
 
-    return extract_textual(data, source, fmt, limits)
+        doc = extract_textual(data, source, fmt, limits)
+    return _settle_title(doc)
+
+
+def _settle_title(doc: Document) -> Document:
+    """The format's title where it can stand as one, else one from the text."""
+    from .titles import choose_title
+
+    carried = doc.title if doc.title != doc.source else None
+    lines = (doc.block_text(b) for b in doc.blocks)
+    doc.title = choose_title(doc.text, lines, carried, doc.source, carried_first=True)[:300]
+    return doc
 
 
 def extract_path(

@@ -19,7 +19,7 @@ from importlib import resources
 from itertools import pairwise
 from operator import attrgetter
 from statistics import median
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from .normalize import normalize_inline
 
@@ -54,6 +54,8 @@ class LayoutPage:
     lines: list[Line]
     ocr: bool = False
     readable: bool = True
+    rotated_chars: int = 0  # characters of rotated text the engine left out
+    kept_chars: int = 0  # characters of the lines read, before layout
 
 
 @dataclass(slots=True)
@@ -65,11 +67,20 @@ class TextBlock:
     note: str | None = None
 
 
+# Why layout leaves a line out of a page's body.
+Dropped = Literal["running header/footer", "page number", "banner"]
+
+
 @dataclass(slots=True)
 class PageText:
     number: int
     blocks: list[TextBlock] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Lines left out of the body, by reason, in page order.
+    dropped: dict[Dropped, list[str]] = field(default_factory=dict)
+    # Every line would have been left out: the page was kept as plain paragraphs.
+    kept_whole: bool = False
+    has_text: bool = False  # set once the page's blocks are taken
 
 
 _LETTERS = re.compile(r"[^\W\d_]")
@@ -292,12 +303,13 @@ def find_furniture(page_rows: Sequence[list[list[Line]]]) -> set[str]:
     }
 
 
-def _is_furniture(text: str, key: str, at_edge: bool, furniture: set[str]) -> bool:
+def _furniture_reason(text: str, key: str, at_edge: bool, furniture: set[str]) -> Dropped | None:
+    """Why a row is page furniture, or None when it is not."""
     if key in furniture:
-        return True
+        return "running header/footer"
     if at_edge and _PAGE_NUMBER.match(text):
-        return True
-    return _is_banner(text)
+        return "page number"
+    return "banner" if _is_banner(text) else None
 
 
 def _join_lines(lines: Sequence[str]) -> str:
@@ -349,7 +361,15 @@ def _split_notes(segments: list[Line]) -> tuple[list[Line], list[Line]]:
             notes.append(s)
         else:
             body.append(s)
+    # Marginal notes are a narrow column beside the body; columns holding this
+    # much of the text are a table's, and body text.
+    if sum(len(s.text) for s in notes) > _MAX_NOTE_SHARE * sum(len(s.text) for s in segments):
+        return segments, []
     return body, notes
+
+
+# Of a region's text, the most that a side column of marginal notes holds.
+_MAX_NOTE_SHARE = 0.4
 
 
 def _note_groups(notes: list[Line]) -> list[tuple[float, str]]:
@@ -451,15 +471,28 @@ def _attach_notes(blocks: list[TextBlock], notes: list[tuple[float, str]]) -> No
             best.note = note if best.note is None else f"{best.note} {note}"
 
 
-def layout_page(page: LayoutPage, furniture: set[str], rows: list[list[Line]]) -> PageText:
+def layout_page(
+    page: LayoutPage, furniture: set[str], rows: list[list[Line]], *, keep_whole: bool = False
+) -> PageText:
     """Body paragraphs of one page (its lines grouped in ``rows``) in reading order,
-    furniture removed, notes attached."""
+    furniture removed, notes attached.
+
+    With ``keep_whole``, a page that the rules would leave without a paragraph
+    keeps all its lines as plain paragraphs (``PageText.kept_whole``).
+    """
     kept: list[Line] = []
+    out = PageText(page.number)
+
+    def drop(reason: Dropped, text: str) -> None:
+        out.dropped.setdefault(reason, []).append(text)
+
     last_rows = len(rows) - 3
     for i, row in enumerate(rows):
         if i < 3 or i >= last_rows:  # furniture stands at the top or the bottom
             text = _row_text(row)
-            if _is_furniture(text, _row_key(text), True, furniture):
+            reason = _furniture_reason(text, _row_key(text), True, furniture)
+            if reason is not None:
+                drop(reason, text)
                 continue
         for seg in row:
             if _has_leader(seg.text):
@@ -472,10 +505,21 @@ def layout_page(page: LayoutPage, furniture: set[str], rows: list[list[Line]]) -
                     seg.size,
                     seg.bold,
                 )
-            if seg.text and not _is_banner(seg.text):
+            if seg.text and _is_banner(seg.text):
+                drop("banner", seg.text)
+            elif seg.text:
                 kept.append(seg)
-    out = PageText(page.number)
-    for region in _split_columns(kept, page.width):
+    _lay_out(out, kept, page.width)
+    if keep_whole and not out.blocks and rows:
+        out.blocks, out.notes = [], []
+        _lay_out(out, [seg for row in rows for seg in row], page.width, banners=False)
+        out.kept_whole = bool(out.blocks)
+    return out
+
+
+def _lay_out(out: PageText, kept: list[Line], width: float, *, banners: bool = True) -> None:
+    """Blocks and notes of a page's kept lines, column by column."""
+    for region in _split_columns(kept, width):
         body, notes = _split_notes(region)
         blocks = _region_blocks(body)
         groups = _note_groups(notes)
@@ -486,14 +530,19 @@ def layout_page(page: LayoutPage, furniture: set[str], rows: list[list[Line]]) -
         b.text = normalize_inline(b.text)
         if b.note:
             b.note = normalize_inline(b.note)
-    out.blocks = [b for b in out.blocks if b.text and not _is_banner(b.text)]
-    return out
+    blocks = []
+    for b in out.blocks:
+        if banners and _is_banner(b.text):
+            out.dropped.setdefault("banner", []).append(b.text)
+        elif b.text:
+            blocks.append(b)
+    out.blocks = blocks
 
 
-def layout_pages(pages: Sequence[LayoutPage]) -> Iterator[PageText]:
+def layout_pages(pages: Sequence[LayoutPage], *, keep_whole: bool = False) -> Iterator[PageText]:
     """Each page laid out in turn, once the running headers and footers of all are known."""
     page_rows = [_group_rows(p.lines) for p in pages]
     furniture = find_furniture(page_rows)
     for i, page in enumerate(pages):
-        yield layout_page(page, furniture, page_rows[i])
+        yield layout_page(page, furniture, page_rows[i], keep_whole=keep_whole)
         page_rows[i] = []  # done with: a long document's rows need not all live on

@@ -10,8 +10,10 @@ the layout logic in :mod:`service.extract.layout` does the rest.
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from itertools import repeat
@@ -24,7 +26,7 @@ from ..errors import (
     LimitExceeded,
     TipscanError,
 )
-from .layout import CharBox, LayoutPage, chars_to_lines
+from .layout import CharBox, LayoutPage, Line, chars_to_lines
 from .limits import Limits
 
 EngineName = Literal["pdfium", "pdfplumber"]
@@ -91,7 +93,19 @@ class PdfiumEngine:
                 n = textpage.count_chars()
                 text = _page_text(raw, textpage.raw, n)
                 tp = ctypes.cast(textpage.raw, ctypes.c_void_p)
-                chars = _PageRuns(quick, tp, text, height, rect).read()
+                turn = _page_turn(quick, tp, text)
+                if turn:
+                    # The page's text is drawn turned (a landscape table, a page
+                    # set sideways): read it as it stands upright.
+                    frame = _Frame(turn, page.get_cropbox())
+                    width, height = frame.width, frame.height
+                    turned = _TurnedChars(quick, tp, text, frame, rect)
+                    chars: list[CharBox] = list(turned.read())
+                    rotated, level = turned.skipped, turned.level
+                else:
+                    runs = _PageRuns(quick, tp, text, height, rect)
+                    chars = runs.read()
+                    rotated, level = runs.skipped, []
 
                 def bold_of(k: object, tp: Any = tp) -> bool:
                     # The base font name, as pdfplumber sees it; cached by name.
@@ -103,9 +117,11 @@ class PdfiumEngine:
                     return found
 
                 lines = chars_to_lines(chars, bold_of)
+                if level:
+                    lines = _above(chars_to_lines(level, bold_of), lines)
                 textpage.close()
                 page.close()
-                yield LayoutPage(index + 1, width, height, lines)
+                yield LayoutPage(index + 1, width, height, lines, rotated_chars=rotated)
         finally:
             pdf.close()
 
@@ -147,6 +163,9 @@ class PdfplumberEngine:
                     float(page.width),
                     float(page.height),
                     chars_to_lines(chars, _is_bold_key),
+                    rotated_chars=sum(
+                        1 for c in page.chars if not c.get("upright", True) and c["text"].strip()
+                    ),
                 )
                 page.close()
         except RecursionError:
@@ -286,6 +305,7 @@ class _PageRuns:
         self.out: list[CharBox] = []
         self.last_end = -1
         self.rotated = False
+        self.skipped = 0  # characters of rotated text left out
 
     def read(self) -> list[CharBox]:
         text = self.text
@@ -427,6 +447,7 @@ class _PageRuns:
             if rotated or last_end < 0 or "\n" in text[last_end + 1 : a] or b == a:
                 rotated = _rotated(char_angle(tp, a))
             if rotated:
+                self.skipped += b - a + 1
                 continue
             if not loose_box(tp, a, ref):
                 continue
@@ -439,7 +460,9 @@ class _PageRuns:
                     # Ends off one line: rotated text that PDFium did not break
                     # from the line before, or a word it ran across lines.
                     rotated = _rotated(char_angle(tp, a))
-                    if not rotated:
+                    if rotated:
+                        self.skipped += b - a + 1
+                    else:
                         out.extend(_char_boxes(raw, tp, text, a, b + 1, height, rect))
                         last_end = b
                     continue
@@ -455,6 +478,115 @@ class _PageRuns:
             out.append((m.group(), x0, top, x1, bottom, a))
             last_end = b
         self.last_end, self.rotated = last_end, rotated
+
+
+# How many characters of a page are asked their angle to find the page's turn.
+_TURN_SAMPLE = 400
+
+
+def _page_turn(raw: Any, tp: Any, text: str) -> int:
+    """The turn (0, 90, 180 or 270 degrees, clockwise) that sets most of the page's text upright.
+
+    Text drawn at a quarter turn throughout (a landscape table set on a
+    portrait page and turned by the page's /Rotate, a page typeset sideways)
+    is the page's body, not a stamp in the margin; the angle most of its
+    letters share says which way it stands.
+    """
+    letters = [k for k, ch in enumerate(text) if not ch.isspace() and ch not in "\x00\uffff"]
+    if not letters:
+        return 0
+    step = max(1, len(letters) // _TURN_SAMPLE)
+    turns: Counter[int] = Counter()
+    for k in letters[::step]:
+        quarter = round(raw.FPDFText_GetCharAngle(tp, k) / (math.pi / 2)) % 4
+        turns[quarter] += 1
+    quarter, _count = turns.most_common(1)[0]
+    if quarter == 0 or turns[0] >= 0.4 * sum(turns.values()):
+        return 0
+    return (4 - quarter) % 4 * 90
+
+
+class _Frame:
+    """Page coordinates (y up, from the crop box) to those of the page turned upright."""
+
+    def __init__(self, turn: int, cropbox: tuple[float, float, float, float]) -> None:
+        left, bottom, right, top = cropbox
+        self.turn, self.left, self.bottom = turn, left, bottom
+        self.w, self.h = right - left, top - bottom
+        self.width, self.height = (self.h, self.w) if turn in (90, 270) else (self.w, self.h)
+
+    def box(self, x0: float, b: float, x1: float, t: float) -> tuple[float, float, float, float]:
+        """(x0, top, x1, bottom) of the rectangle, top measured from the upright page's top."""
+        x0, x1, b, t = x0 - self.left, x1 - self.left, b - self.bottom, t - self.bottom
+        if self.turn == 90:
+            return b, x0, t, x1
+        if self.turn == 270:
+            return self.h - t, self.w - x1, self.h - b, self.w - x0
+        if self.turn == 180:
+            return self.w - x1, b, self.w - x0, t
+        return x0, self.h - t, x1, self.h - b
+
+
+class _TurnedChars:
+    """The page's characters at its turn, character by character, boxed upright.
+
+    Characters drawn level on the unturned page (a schedule's heading, a
+    running header over a turned form) are kept apart, boxed on the unturned
+    page, in ``level``; characters at any other angle (a stamp across the
+    page) are left out and counted, as rotated text is on an upright page.
+    """
+
+    def __init__(self, raw: Any, tp: Any, text: str, frame: _Frame, rect: Any) -> None:
+        self.raw, self.tp, self.text, self.frame, self.rect = raw, tp, text, frame, rect
+        self.skipped = 0
+        self.level: list[CharBox] = []
+
+    def read(self) -> Iterator[CharBox]:
+        raw, tp, frame, rect = self.raw, self.tp, self.frame, self.rect
+        ref = ctypes.byref(rect)
+        upright = (4 - frame.turn // 90) % 4 * (math.pi / 2)
+        unturned = _Frame(
+            0, (frame.left, frame.bottom, frame.left + frame.w, frame.bottom + frame.h)
+        )
+        level = self.level
+        prev: tuple[float, float, float, float] | None = None
+        prev_level = False
+        for k, ch in enumerate(self.text):
+            if ch in "\x00\uffff":
+                continue
+            if ch.isspace():
+                if prev is not None:
+                    space: CharBox = (" ", prev[2], prev[1], prev[2], prev[3], k)
+                    if prev_level:
+                        level.append(space)
+                    else:
+                        yield space
+                continue
+            angle = raw.FPDFText_GetCharAngle(tp, k)
+            off = abs(angle - upright) % (2 * math.pi)
+            is_level = min(angle, 2 * math.pi - angle) <= 0.05
+            if min(off, 2 * math.pi - off) > 0.05 and not is_level:
+                self.skipped += 1
+                continue
+            if not raw.FPDFText_GetLooseCharBox(tp, k, ref):
+                continue
+            box = unturned if is_level else frame
+            prev, prev_level = box.box(rect.left, rect.bottom, rect.right, rect.top), is_level
+            char: CharBox = ("-" if ch in "\x02\ufffe" else ch, *prev, k)
+            if is_level:
+                level.append(char)
+            else:
+                yield char
+
+
+def _above(first: list[Line], lines: list[Line]) -> list[Line]:
+    """``first`` moved above ``lines``, as read before them: a turned page's level heading."""
+    if first and lines:
+        lift = max(line.bottom for line in first) - min(line.top for line in lines) + 20
+        for line in first:
+            line.top -= lift
+            line.bottom -= lift
+    return first + lines
 
 
 def _char_boxes(

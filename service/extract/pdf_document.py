@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..errors import CorruptDocument
 from ..model import Document
-from .layout import LayoutPage, layout_pages
+from .layout import LayoutPage, PageText, layout_pages
 from .limits import Limits
 from .ocr import ocr_image, render_scale, tesseract_available
 from .pdf import EngineName, get_engine
+from .titles import choose_title
 
 # A page with fewer visible characters than this has no usable text layer.
 MIN_PAGE_CHARS = 10
@@ -85,25 +85,9 @@ def _pdf_title(data: bytes) -> str | None:
     except pdfium.PdfiumError:
         return None
     try:
-        title = (pdf.get_metadata_dict().get("Title") or "").strip()
+        return (pdf.get_metadata_dict().get("Title") or "").strip() or None
     finally:
         pdf.close()
-    # Producers often leave a file name or a template name as the title.
-    if len(title) < 8 or re.search(r"\.(docx?|pdf|rtf)$|^microsoft|^untitled", title, re.I):
-        return None
-    return title
-
-
-_SHORT_TITLE = re.compile(
-    r"may be cited as (?:the )?(?P<title>[A-Z](?:No\.|[^.;:]){3,160}?"
-    r"(?:Act|Bill|Law|Code|Regulations?|Order|Rules|Decree)(?:,? (?:No\. ?\d+ of )?\d{4})?)",
-)
-
-
-def _short_title(text: str) -> str | None:
-    """The title an act gives itself: "This Act may be cited as the ... Act, 2016"."""
-    m = _SHORT_TITLE.search(text[:60_000])
-    return " ".join(m.group("title").split()) if m else None
 
 
 def extract_pdf(
@@ -112,19 +96,80 @@ def extract_pdf(
     from . import DocumentBuilder
 
     pages = list(get_engine(engine).pages(data, limits, deadline))
+    for page in pages:
+        page.kept_chars = sum(len(line.text) for line in page.lines)
     builder = DocumentBuilder()
     _ocr_pages(data, pages, limits, builder.warnings)
     title = _pdf_title(data)
-    first_block: str | None = None
-    for page, text in zip(pages, layout_pages(pages), strict=True):
-        page.lines = []  # laid out: memory goes to the document as it grows
+    laid_out = _lay_out(builder, pages)
+    if not builder.blocks and any(p.lines for p in pages):
+        # Layout rules left nothing of text the engine read: keep it all.
+        builder = DocumentBuilder()
+        laid_out = _lay_out(builder, pages, keep_whole=True)
+    builder.warnings.extend(dropped_warnings(laid_out, pages))
+    text = builder.text
+    lines = (text[b.char_start : b.char_end] for b in builder.blocks)
+    title = choose_title(text, lines, title, source, carried_first=False)
+    return builder.build(data, title=title, source=source, fmt="pdf", engine=engine)
+
+
+def _lay_out(builder: Any, pages: list[LayoutPage], *, keep_whole: bool = False) -> list[PageText]:
+    """Lay the pages out into ``builder``; each page's lines are let go once the
+    document has text (a second pass with ``keep_whole`` needs them otherwise)."""
+    out: list[PageText] = []
+    held: list[LayoutPage] = []
+    for page, text in zip(pages, layout_pages(pages, keep_whole=keep_whole), strict=True):
         info = builder.start_page(
             page.number, page.width, page.height, ocr=page.ocr, readable=page.readable
         )
         info.notes = text.notes
         for block in text.blocks:
             builder.add(block.text, title=block.note)
-            if first_block is None and len(block.text) > 12:
-                first_block = block.text[:200]
-    title = _short_title(builder.text) or title or first_block or source
-    return builder.build(data, title=title, source=source, fmt="pdf", engine=engine)
+        held.append(page)
+        if builder.blocks:
+            for p in held:
+                p.lines = []  # laid out: memory goes to the document as it grows
+            held = []
+        text.has_text = bool(text.blocks)
+        text.blocks = []
+        out.append(text)
+    return out
+
+
+def dropped_warnings(laid_out: list[PageText], pages: list[LayoutPage]) -> list[str]:
+    """What layout left out of pages it left without text, or with less than it left out.
+
+    Running headers, banners and page numbers dropped from pages that keep
+    their body are routine and go unreported; a page emptied by them, or
+    rotated text outweighing a page's upright text, is reported with what
+    was dropped and why.
+    """
+    warnings: list[str] = []
+    for t in laid_out:
+        if t.has_text and not t.kept_whole:
+            continue
+        said = "; ".join(
+            f"{len(lines)} line(s) dropped as {reason} ({', '.join(_examples(lines))})"
+            for reason, lines in t.dropped.items()
+            if reason != "page number" or t.kept_whole
+        )
+        if t.kept_whole:
+            warnings.append(f"page {t.number}: layout would leave no text ({said}); kept as is")
+        elif said:
+            warnings.append(f"page {t.number}: no text left: {said}")
+    for p in pages:
+        if p.rotated_chars > max(p.kept_chars, 20):
+            warnings.append(
+                f"page {p.number}: {p.rotated_chars} character(s) of rotated text left out, "
+                f"more than its {p.kept_chars} upright"
+            )
+    return warnings
+
+
+def _examples(lines: list[str]) -> list[str]:
+    return list(dict.fromkeys(_clip(line) for line in lines))[:2]
+
+
+def _clip(line: str, most: int = 60) -> str:
+    line = " ".join(line.split())
+    return repr(line if len(line) <= most else line[: most - 1] + "…")
