@@ -77,13 +77,15 @@ _ORDINAL_KEYWORDS = {"Artículo", "Artigo"}
 _ANNEX = re.compile(
     r"^(?:THE\s+|The\s+)?(?:(?P<ord>FIRST|SECOND|THIRD|FOURTH|FIFTH|SIXTH|SEVENTH|EIGHTH|NINTH|TENTH|"
     r"First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth)\s+)?"
-    r"(?P<kw>SCHEDULE|Schedule|ANNEXE|Annexe|ANNEX|Annex|ANEXO|Anexo|APPENDIX|Appendix|BIJLAGE|Bijlage)"
+    r"(?P<kw>SCHEDULE|Schedule|ANNEXE|Annexe|ANNEX|Annex|ANEXO|Anexo|APPENDIX|Appendix|BIJLAGE|Bijlage)\b"
     r"(?:\s+(?:N[°o.]\s*)?(?P<num>[IVXLC]{1,7}|\d{1,3}[A-Z]?|[A-Z])\b)?"
 )
 # A translation that follows the authentic text: its articles are cited as the translation's.
 _TRANSLATION = re.compile(
     r"^(?P<kw>VERTALING|Vertaling|TRANSLATION|Translation|TRADUCTION|Traduction)\b"
 )
+# "— 2008, c. 3, s. 6": a provision of an amending act, reproduced in the consolidation.
+_ENACTED_BY = re.compile(r"^[—–-]\s*(?P<act>\d{4}, c\. [\w-]+), ss?\. (?P<num>[\w.]+)$")
 _ANNEX_WORD = {"es": "Anexo", "pt": "Anexo", "fr": "Annexe", "nl": "Bijlage", "ro": "Anexa"}
 _ANNEXING = re.compile(
     r"\b(anexo|annex|annexe|schedule|bijlage|anexa|forma parte integrante)\b", re.I
@@ -392,6 +394,14 @@ class _Segmenter:
         self.skip: set[int] = set()  # blocks already read as part of a heading
         self.para_counts: dict[str | None, int] = {}
         self.scope_level: int | None = None  # the Markdown level of the schedule's heading
+        self.enacted_by: str | None = None  # "2008, c. 3": the act the next provision is of
+        # Where each schedule's heading last appears: an earlier one is a contents entry.
+        self.annex_at = [
+            (i, label)
+            for i, t in enumerate(self.texts)
+            if (label := _annex_label(t)) and _structural(t) and len(_ANNEX_WORDS.findall(t)) == 1
+        ]
+        self.annex_last = dict((label, i) for i, label in self.annex_at)
         self.plan_items: dict[str | None, int] = {}
         self.paged = doc.format == "pdf" and doc.page_count > 1
         self._folded: dict[int, str] = {}
@@ -415,6 +425,9 @@ class _Segmenter:
     def _open(
         self, citation: str, number: str | None, title: str | None, numbered: bool = True
     ) -> _Unit:
+        if self.enacted_by is not None and number is not None:
+            citation = f"{self.enacted_by}, s. {number}"  # cited as the amending act's section
+            self.enacted_by = None
         self.cur = _Unit(
             citation,
             number,
@@ -499,8 +512,14 @@ class _Segmenter:
         label = _annex_label(text) if structural else None
         if label is None and (translation := _TRANSLATION.match(text)):
             label = translation.group("kw").capitalize()
-        if label and len(_ANNEX_WORDS.findall(text)) > 1:
-            label = None  # "FIRST SCHEDULE SECOND SCHEDULE ...": a list of them, not one
+        if label and (
+            len(_ANNEX_WORDS.findall(text)) > 1
+            or self.annex_last.get(label, i) > i
+            or any(i != j and abs(i - j) <= 4 for j, _ in self.annex_at)
+        ):
+            # "FIRST SCHEDULE SECOND SCHEDULE ...", a schedule named again further on, or
+            # one of a run of schedule headings: contents, not the schedule itself.
+            label = None
         if label and self._body_started():
             self._start_scope(i, label, text, level)
             return True
@@ -600,6 +619,9 @@ class _Segmenter:
         structural = _structural(text)
         unit = _unit_match(text)
         level = block.level if block.level is not None and block.level <= 6 else None
+        enacted = _ENACTED_BY.match(text)
+        if enacted:
+            self.enacted_by = enacted.group("act")
         if self._ends_scope(i, text) or self._scope_heading(i, text, structural, level):
             return
         if (
@@ -607,6 +629,7 @@ class _Segmenter:
             and self.scope_level is not None
             and level is not None
             and level <= self.scope_level  # "## AMENDMENTS NOT IN FORCE" after "## SCHEDULE"
+            and not unit  # "### Art. 1" under "#### VERTALING." is the translation's
         ):
             self.heading, self.scope_level, self.plan = [], None, self.plan_doc
         if self._plan_active() and self._plan_heading(i, text):
