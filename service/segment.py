@@ -7,6 +7,13 @@ Sub-paragraphs stay with their article unless it is too long to read as one
 passage; then it is split at sub-paragraphs, then at sentences. Plans and
 other prose become paragraphs (numbered ones keep their number). Tables of
 contents are dropped.
+
+A citation is what a reader pastes into a memo, so it must stand alone: a
+schedule, annex or translation starts a scope that every citation in it names
+("Schedule, Article 44(1)"); an annexed plan is cited by its own units ("Anexo,
+Eje 2, Objetivo 2.1, para. 3"); units keep the document's own keyword and
+numbering ("Articolul 19(1)", "3 §"); only paged sources are cited by page.
+No two passages of a document share a citation.
 """
 
 from __future__ import annotations

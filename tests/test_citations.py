@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from service.segment import REPEATED, repeated_citations
-from tests.conftest import SAMPLE, SHARED, corpus_file
+from tests.conftest import SAMPLE, SHARED
 
 POC_BILL = "brb/prevention-of-corruption-bill-2021.pdf"
 NIGERIA = "nga/corrupt-practices-and-other-related-offences-act-2000.json"
@@ -192,9 +192,10 @@ def _corpus_documents() -> list[str]:
 @pytest.mark.slow
 def test_no_two_passages_of_a_document_share_a_citation(extracted) -> None:  # type: ignore[no-untyped-def]
     """Over the whole corpus: no citation is given twice, and the last resort of numbering
-    occurrences is confined to documents that hold two texts numbered alike (the diglot
-    Indian constitution, an act printed twice) - 743 passages of 8,498, against 1,186
-    passages that shared a citation before the units were read in their schedules."""
+    occurrences is left to documents that hold two texts numbered alike (the diglot Indian
+    constitution, an act whose contents list reads as sections): 444 passages of 8,495,
+    where 1,186 of 7,912 passages repeated an earlier citation before schedules, annexes,
+    plans and inline subsections were read as such."""
     resorted: Counter[str] = Counter()
     for rel in _corpus_documents():
         _doc, passages = extracted(rel)
@@ -203,5 +204,4 @@ def test_no_two_passages_of_a_document_share_a_citation(extracted) -> None:  # t
         resorted[rel] = sum(REPEATED in p.citation for p in passages)
     print("last-resort citations:", sum(resorted.values()), resorted.most_common(8))
     assert resorted[NIGERIA] == resorted[POC_BILL] == 0
-    assert sum(resorted.values()) <= 750
-    assert corpus_file(NIGERIA)
+    assert sum(resorted.values()) <= 450

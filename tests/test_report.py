@@ -119,7 +119,9 @@ def test_markdown_has_checks_summary_gaps_evidence_and_every_document(
     # The evidence quotes the passage: Article 30(2) of the scheduled UNCAC, on immunities.
     poc = sample_run.document(POC_BILL)
     evidence = md.split("### 6.1 immunity")[1].split("###")[0]
-    assert f"{poc.title}, Schedule, Article 30(2), p. {poc.labels['6.1'].evidence[0].page}" in evidence
+    assert (
+        f"{poc.title}, Schedule, Article 30(2), p. {poc.labels['6.1'].evidence[0].page}" in evidence
+    )
 
 
 class _Html(HTMLParser):
