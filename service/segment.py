@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import pairwise
 
 from .lang import detect_language
 from .model import Block, Document, Passage
@@ -957,7 +958,10 @@ def _pieces(doc: Document, unit: _Unit, max_chars: int) -> list[tuple[int, int, 
             if e1 - s1 <= max_chars:
                 parts.append((s1, e1))
             else:
-                parts.extend(_sentence_spans(doc.text, s1, e1))
+                for s2, e2 in _sentence_spans(doc.text, s1, e1):
+                    # A definitions section is often one sentence of "; "-joined terms.
+                    too_long = e2 - s2 > max_chars
+                    parts.extend(_clause_spans(doc.text, s2, e2) if too_long else [(s2, e2)])
         out.extend((s2, e2, citation) for s2, e2 in _pack(parts, max_chars))
     return _continued(out)
 
@@ -987,6 +991,18 @@ def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     piece = text[start:end]
     sents = [(start + s.start_char, start + s.end_char) for s in nlp(piece).sents]
     return sents or [(start, end)]
+
+
+def _clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence cut after each "; " (the semicolon stays with its clause)."""
+    cuts = [start + m.end() for m in re.finditer(r";\s+", text[start:end])]
+    bounds = [start, *cuts, end]
+    spans = []
+    for a, b in pairwise(bounds):
+        b_trim = a + len(text[a:b].rstrip())
+        if b_trim > a:
+            spans.append((a, b_trim))
+    return spans
 
 
 def _pack(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
