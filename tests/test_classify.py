@@ -47,7 +47,7 @@ def test_lexicon_flags_on_real_provisions() -> None:
     offence = next(p for p in tip if p.citation and p.citation.startswith("Section 3"))
     assert lex.match(offence.text).flags.get("mentions_trafficking")
     _, poc = _passages("brb/prevention-of-corruption-bill-2021.pdf")
-    purpose = next(p for p in poc if p.citation == "Article 1")  # UNCAC, in the Schedule
+    purpose = next(p for p in poc if p.citation == "Schedule, Article 1")  # UNCAC, in the Schedule
     hits = lex.match(purpose.text)
     assert hits.flags.get("mentions_corruption") and not hits.flags.get("mentions_trafficking")
     # Section 4 is headed "Bribery of persons exercising public functions" but its text
@@ -93,7 +93,7 @@ def test_a_label_passes_at_its_own_threshold(model, extracted) -> None:  # type:
         for y in LABEL_IDS
     )
     # UNCAC Article 30(2), in the bill's schedule, balances officials' immunities (6.1).
-    immunities = next(i for i, p in enumerate(passages) if p.citation == "Article 30(2)")
+    immunities = next(i for i, p in enumerate(passages) if p.citation == "Schedule, Article 30(2)")
     assert "6.1" in preds[immunities].labels
 
 

@@ -109,7 +109,7 @@ def test_a_document_covers_what_its_best_passages_show(scored, model) -> None:  
     immunity = poc.labels["6.1"]
     assert immunity.covered
     best = immunity.evidence[0]
-    assert best.citation == "Article 30(2)" and "immunit" in best.text
+    assert best.citation == "Schedule, Article 30(2)" and "immunit" in best.text
     tip = covered(scored(TIP_BILL), model.meta, TIP_BILL)
     assert not tip.labels["6.1"].covered and tip.labels["6.1"].evidence == []
     # The US extradition chapter covers mutual legal assistance and extradition (1.2),

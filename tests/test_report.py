@@ -93,7 +93,7 @@ def test_csv_has_one_row_per_document_and_label(sample_run, reports: Path) -> No
     assert TRUNCATED not in {Path(r["path"]).name for r in rows}
     poc = [r for r in rows if r["path"] == str(sample_run.folder / POC_BILL)]
     immunity = next(r for r in poc if r["label"] == "6.1")
-    assert (immunity["covered"], immunity["best_citation"]) == ("yes", "Article 30(2)")
+    assert (immunity["covered"], immunity["best_citation"]) == ("yes", "Schedule, Article 30(2)")
     assert render_csv(cov) == (reports / "coverage.csv").read_bytes().decode("utf-8")
 
 
@@ -122,7 +122,9 @@ def test_markdown_has_checks_summary_gaps_evidence_and_every_document(
     # The evidence quotes the passage: Article 30(2) of the scheduled UNCAC, on immunities.
     poc = sample_run.document(POC_BILL)
     evidence = md.split("### 6.1 immunity")[1].split("###")[0]
-    assert f"{poc.title}, Article 30(2), p. {poc.labels['6.1'].evidence[0].page}" in evidence
+    assert (
+        f"{poc.title}, Schedule, Article 30(2), p. {poc.labels['6.1'].evidence[0].page}" in evidence
+    )
 
 
 class _Html(HTMLParser):

@@ -72,8 +72,9 @@ def test_scoring_the_sample(sample_run, extracted) -> None:  # type: ignore[no-u
     assert path(EXTRADITION) in labels["1.2"].documents
     poc = docs[POC_BILL]
     best = {x: [e.citation for e in poc.labels[x].evidence[:2]] for x in ("6.1", "5.1", "3.5")}
-    assert best["6.1"][0] == "Article 30(2)" and best["3.5"][0] == "Article 7(1)"
-    assert best["5.1"] == ["Article 10", "Article 61"]
+    assert best["6.1"][0] == "Schedule, Article 30(2)"
+    assert best["3.5"][0] == "Schedule, Article 7(1)"
+    assert best["5.1"] == ["Schedule, Article 10", "Schedule, Article 61"]
     assert labels["3.6"].status == "gap"  # no training of officials to identify victims
     assert {"2.4", "4.2"} <= set(cov.corpus.uncertain)  # too few training examples
 

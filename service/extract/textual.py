@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -22,10 +23,30 @@ _EMPH = re.compile(r"(\*\*\*|\*\*|\*|___|__|(?<!\w)_(?=\S)|(?<=\S)_(?!\w))")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")
 
 
+# Named and numeric character references: "&ldquo;", "&amp;", "&#8212;", "&#x2014;".
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def unescape_entities(text: str) -> str:
+    """Decode character references left in text (JSON and Markdown sources copied from web
+    pages carry them; an XML or HTML parser decodes one level, a doubly escaped source keeps one)."""
+    if "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+
+
 def _builder():
     from . import DocumentBuilder
 
-    return DocumentBuilder()
+    class _Builder(DocumentBuilder):
+        """Text sources: character references are decoded in every block and title."""
+
+        def add(self, text: str, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("title"):
+                kwargs["title"] = unescape_entities(kwargs["title"])
+            super().add(unescape_entities(text), *args, **kwargs)
+
+    return _Builder()
 
 
 def _inline_markdown(text: str) -> str:
@@ -156,31 +177,104 @@ def _first(d: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def _json_units(node: Any, b: Any, depth: int = 0) -> None:
+_CHAPTER_KEYS = ("chapter", "part", "division")
+# A title that only names the unit ("Articolul 19") says how the document cites it.
+_UNIT_TITLE = re.compile(
+    r"^(?:Articolul|Articol|Art\.?|Article|Artículo|Artigo|Artikel|Section|Sec\.|§)\s*(?P<num>\S+?)\.?$"
+)
+
+
+def _chapter_headings(chapter: str, b: Any, paths: dict[str, list[str]]) -> None:
+    """ "Partea generală | Titlul I - ... | Capitolul II - ...": headings where they change."""
+    source = [unescape_entities(p.strip()) for p in chapter.split("|") if p.strip()]
+    previous, said = paths["source"], paths["said"]
+    changed = next(
+        (k for k in range(min(len(source), len(previous))) if source[k] != previous[k]), None
+    )
+    parts = source
+    if changed is not None:
+        # A deeper part that stays the same when a higher one changes is left over from
+        # the previous chapter in the source ("Capitolul II | Secţiunea a 2-a" of Capitolul I).
+        stale = next(
+            (
+                k
+                for k in range(changed + 1, min(len(source), len(previous)))
+                if source[k] == previous[k]
+            ),
+            None,
+        )
+        if stale is not None:
+            parts = source[:stale]
+    else:
+        parts = (
+            said
+            if source[: len(said)] == said and len(said) < len(source) == len(previous)
+            else source
+        )
+    same = 0
+    while same < min(len(parts), len(said)) and parts[same] == said[same]:
+        same += 1
+    if same == len(parts) < len(said):
+        same -= 1  # a shorter path: said again, so that the deeper headings end
+    for level, part in enumerate(parts[same:], start=same + 1):
+        b.add(part, "heading", level=min(level, 6))
+    paths["source"], paths["said"] = source, list(parts)
+
+
+def _run_on_sections(
+    content: str, number: str | None, following: set[str | None]
+) -> list[tuple[str | None, str]]:
+    """A section whose text runs on into the next ("... of the case. 10. General Duties ..."),
+    where the source has no object of its own for the next number: two units."""
+    if number is None or not number.isdigit() or str(int(number) + 1) in following:
+        return [(number, content)]
+    nxt = str(int(number) + 1)
+    m = re.search(r"(?<=[.;\]])\s+" + nxt + r"\.\s+(?=[A-Z])", content)
+    if m is None:
+        return [(number, content)]
+    return [(number, content[: m.start()]), (nxt, content[m.end() :])]
+
+
+def _json_units(
+    node: Any,
+    b: Any,
+    depth: int = 0,
+    paths: dict[str, list[str]] | None = None,
+    following: set[str | None] | None = None,
+) -> None:
     if depth > 50:
         raise UnsafeDocument("the JSON is nested more than 50 levels deep")
+    paths = {"source": [], "said": []} if paths is None else paths
     if isinstance(node, list):
-        for item in node:
-            _json_units(item, b, depth + 1)
+        numbers = [_first(n, _NUMBER_KEYS) if isinstance(n, dict) else None for n in node]
+        for k, item in enumerate(node):
+            _json_units(item, b, depth + 1, paths, set(numbers[k + 1 : k + 3]))
         return
     if not isinstance(node, dict):
         return
     content = _first(node, _TEXT_KEYS)
     number = _first(node, _NUMBER_KEYS)
     title = _first(node, _TITLE_KEYS)
+    chapter = _first(node, _CHAPTER_KEYS)
+    if content and chapter:
+        _chapter_headings(chapter, b, paths)
+    named = _UNIT_TITLE.match(title or "")
+    if number and named and named.group("num") == number:
+        number, title = title, None  # the label "Articolul 19"; the content holds the title
     if content:
         # Sources often repeat "12. Title" at the start of the content.
         if number:
-            prefix = re.escape(number) + r"\s*[.)]?\s*"
+            prefix = re.escape(named.group("num") if named else number) + r"\s*[.)]?\s*"
             if title:
                 prefix += r"(" + re.escape(title) + r")?\s*[.:\-–]?\s*"
             content = re.sub("^" + prefix, "", content, count=1)
-        b.add(content, label=number, title=title)
+        for label, text in _run_on_sections(content, number, following or set()):
+            b.add(text, label=label, title=title if label == number else None)
     elif title and any(isinstance(node.get(k), list) for k in _LIST_KEYS):
         b.add(title, "heading", level=min(depth + 1, 6))
     for key in _LIST_KEYS:
         if isinstance(node.get(key), list):
-            _json_units(node[key], b, depth + 1)
+            _json_units(node[key], b, depth + 1, paths)
 
 
 def _json(text: str, source: str) -> tuple[Any, str]:
