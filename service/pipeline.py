@@ -45,8 +45,10 @@ from .model import (
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Passages classified at a time (and between two progress reports of a document).
 CHUNK = 256
-# Bumped when a stored result's shape or content changes for the same inputs.
-RESULT_FORMAT = 3
+# Bumped when what the cache keeps for the same inputs changes: the extraction
+# (text, passages, citations, titles) and the scored result (coverage, evidence).
+EXTRACT_FORMAT = 2
+RESULT_FORMAT = 4
 
 
 def default_cache_dir() -> Path:
@@ -209,7 +211,7 @@ def extract_document(
     target = None
     if cache is not None:
         sha = sha or file_sha256(path)
-        target = cache / "extract" / f"{sha}-{options.engine}-{__version__}.json"
+        target = cache / "extract" / f"{sha}-{options.engine}-{__version__}-{EXTRACT_FORMAT}.json"
         if target.is_file():
             try:
                 return Extraction.model_validate_json(target.read_bytes()), True
@@ -309,7 +311,8 @@ def result_key(
     sha: str, options: ExtractOptions, model: str, hints: DocumentHints, name: str
 ) -> str:
     """The result cache's key: everything a document's coverage depends on."""
-    parts = [sha, options.engine, __version__, RESULT_FORMAT, model, hints.model_dump_json(), name]
+    parts = [sha, options.engine, __version__, EXTRACT_FORMAT, RESULT_FORMAT, model]
+    parts += [hints.model_dump_json(), name]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
