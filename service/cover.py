@@ -20,6 +20,7 @@ from .doctype import AC_TYPES, TIP_TYPES
 from .evidence import (
     Quote,
     QuoteFinder,
+    citable,
     document_paged,
     evidence,
     leads,
@@ -140,7 +141,13 @@ def cover_document(
         supporting[label] = [(s, p) for s, p in scored if s >= thresholds[label]]
     languages = major_languages(passages)
     shown = leads(
-        {x: one_version(supporting[x], doc.language, languages) for x in LABEL_IDS},
+        {
+            x: sorted(
+                one_version(supporting[x], doc.language, languages),
+                key=lambda sp: not citable(*sp),
+            )
+            for x in LABEL_IDS
+        },
         thresholds,
         MAX_LEAD,
     )
@@ -157,12 +164,13 @@ def cover_document(
     labels: dict[str, LabelCoverage] = {}
     for label in LABEL_IDS:
         status = statuses[label]
+        strong = any(citable(*sp) for sp in supporting[label])
         labels[label] = LabelCoverage(
             covered=status == "covered",
             status=status,
             score=round(best[label], 4),
             supporting=len(supporting[label]),
-            confidence="low" if label in thin else "ok",
+            confidence="low" if label in thin or (status == "covered" and not strong) else "ok",
             evidence=[
                 cite(p, s, quotes.for_label(p, label) if quotes else _whole(p))
                 for s, p in chosen[label]

@@ -152,6 +152,10 @@ class Evidence(BaseModel):
     quote_score: float | None = Field(
         default=None, description="the quote's own score for the label (sentence level)"
     )
+    citable: bool = Field(
+        default=True,
+        description="strong enough to offer as a quote to cite; false: a weaker match to check",
+    )
 
 
 class LabelCoverage(BaseModel):
@@ -166,7 +170,7 @@ class LabelCoverage(BaseModel):
     confidence: Literal["ok", "low"] = Field(
         default="ok",
         description="low: the model saw too few examples of the label in training "
-        "(model card) for its verdict to be taken without reading the evidence",
+        "(model card), or no passage is strong enough to cite; read the evidence first",
     )
     evidence: list[Evidence] = Field(default_factory=list)
 

@@ -48,7 +48,7 @@ CHUNK = 256
 # Bumped when what the cache keeps for the same inputs changes: the extraction
 # (text, passages, citations, titles) and the scored result (coverage, evidence).
 EXTRACT_FORMAT = 2
-RESULT_FORMAT = 4
+RESULT_FORMAT = 6
 
 
 def default_cache_dir() -> Path:

@@ -116,8 +116,14 @@ def test_markdown_has_checks_summary_gaps_evidence_and_every_document(
         assert label in md.split("trust a negative: ")[1].split("\n")[0]
     documents = md.split("## Documents")[1]
     for d in cov.documents:
-        covers = ", ".join(x for x in LABEL_IDS if d.labels[x].covered) or "-"
-        assert f"| {d.title or d.path} | {d.doc_type} | {d.passages} | {covers} |" in documents
+        covers = ", ".join(
+            x + (" (low confidence)" if d.labels[x].confidence == "low" else "")
+            for x in LABEL_IDS
+            if d.labels[x].covered
+        )
+        assert (
+            f"| {d.title or d.path} | {d.doc_type} | {d.passages} | {covers or '-'} |" in documents
+        )
     assert f"- {sample_run.folder / TRUNCATED}: " in md and "(corrupt-document)" in md
     # The evidence quotes the passage: Article 30(2) of the scheduled UNCAC, on immunities.
     poc = sample_run.document(POC_BILL)

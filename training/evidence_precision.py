@@ -3,8 +3,8 @@
 For every held-out document of a split (default: the split's ``test`` documents), the
 annotated passages are classified and covered exactly as ``tipscan score`` does, and
 each piece of evidence the report shows (the first two of every covered label) is
-checked against the passage's final human labels. Prints the precision overall, per
-label and per language.
+checked against the passage's final human labels. Prints the precision overall, of
+the evidence offered as citable, per label and per language.
 
     python training/evidence_precision.py [--split training/splits/full-v3.json] [--part test]
 """
@@ -50,6 +50,7 @@ def main() -> None:
     hits: dict[str, list[bool]] = defaultdict(list)
     by_lang: dict[str, list[bool]] = defaultdict(list)
     wrong = []
+    strong: list[bool] = []
     for name, rows in sorted(by_doc.items()):
         rows.sort(key=lambda f: _offsets(f.annotation.passage_id))
         first = rows[0].annotation
@@ -88,6 +89,8 @@ def main() -> None:
                 continue
             for e in lc.evidence[:SHOWN]:
                 ok = label in gold[e.passage_id]
+                if e.citable:
+                    strong.append(ok)
                 hits[label].append(ok)
                 by_lang[e.language or "?"].append(ok)
                 if not ok:
@@ -95,6 +98,8 @@ def main() -> None:
     every = [x for v in hits.values() for x in v]
     print(f"{args.part} documents: {len(by_doc)}; evidence shown: {len(every)}; "
           f"supports its label: {sum(every)} ({sum(every) / max(len(every), 1):.1%})")  # fmt: skip
+    print(f"citable evidence: {len(strong)}; supports its label: {sum(strong)} "
+          f"({sum(strong) / max(len(strong), 1):.1%})")  # fmt: skip
     for label in LABEL_IDS:
         if hits[label]:
             print(f"  {label}: {sum(hits[label])}/{len(hits[label])}")

@@ -81,7 +81,8 @@ def render_markdown(cov: Coverage) -> str:
         lines += [
             "",
             f"Covered with low confidence: {', '.join(low)}. The model saw too few training "
-            "examples of these labels to be relied on: read the evidence before citing it.",
+            "examples of these labels to be relied on, or no passage scores high enough to "
+            "quote: read the evidence before citing it.",
         ]
     if c.uncertain:
         lines += [
@@ -100,7 +101,8 @@ def render_markdown(cov: Coverage) -> str:
         lines.append("")
         for d in docs:
             for e in d.labels[label].evidence[:2]:
-                lines.append(f'- {where(d, e)} (score {e.score:.2f}): "{e.text}"')
+                weak = "" if e.citable else " (weaker match: check before citing)"
+                lines.append(f'- {where(d, e)} (score {e.score:.2f}){weak}: "{e.text}"')
         lines.append("")
     lines += ["## Documents", "", "| document | type | passages | covers |", "|---|---|---|---|"]
     for d in cov.documents:

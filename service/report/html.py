@@ -28,6 +28,7 @@ th{background:#f3f3f3}
 .s-uncertain{background:#d0d7de}
 .s-low{background:repeating-linear-gradient(135deg,#8fd19e 0 6px,#c9ecd2 6px 12px);color:#0b3d17;font-weight:bold}
 .ctx{color:#666} q{quotes:none;font-weight:bold}
+blockquote.weak{border-left-color:#d4a72c;background:#fbf8ef} span.weak{font-family:Helvetica,Arial,sans-serif;font-size:.75em;color:#7a5d00;font-weight:bold}
 details summary{font-family:Helvetica,Arial,sans-serif;font-size:.8em;color:#0550ae;cursor:pointer}
 .passage{white-space:pre-wrap;font-size:.9em;border-top:1px dashed #ccc;margin-top:.3em;padding-top:.3em}
 .pass{color:#1a7f37;font-weight:bold}.fail{color:#cf222e;font-weight:bold}.na{color:#666;font-weight:bold}
@@ -114,7 +115,9 @@ def _evidence_html(d: DocumentCoverage, e: Evidence, out_dir: Path | None) -> st
         whole = (f"<details><summary>whole passage</summary><div class='passage'>"
                  f"{escape(e.passage_text)}</div></details>")  # fmt: skip
     lang = f" lang='{escape(e.language)}'" if e.language else ""
-    return (f"<blockquote{lang}>{before}<q>{escape(e.text)}</q>{after}"
+    weak = "" if e.citable else "<span class='weak'>weaker match: check before citing</span> "
+    cls = "" if e.citable else " class='weak'"
+    return (f"<blockquote{lang}{cls}>{weak}{before}<q>{escape(e.text)}</q>{after}"
             f"<span class='cite'>{cite}; score {e.score:.2f}</span>{whole}</blockquote>")  # fmt: skip
 
 
@@ -165,7 +168,8 @@ def render_html(cov: Coverage, out_dir: Path | None = None) -> str:
     if low:
         h.append(f"<p class='meta' id='low-confidence'>Covered with low confidence: "
                  f"{', '.join(low)}. The model saw too few training examples of these labels "
-                 "to be relied on: read the quoted evidence before citing it.</p>")  # fmt: skip
+                 "to be relied on, or no passage scores high enough to quote: read the "
+                 "evidence before citing it.</p>")  # fmt: skip
     h.append(render_countries_html(cov))
     if c.uncertain:
         h.append(f"<p class='meta'>Marked uncertain, not gaps: {', '.join(c.uncertain)} (the model "
