@@ -14,9 +14,9 @@ from service.model import Document
 from tests.conftest import corpus_file
 
 DATA = Path(__file__).resolve().parent / "data" / "pdfplumber"
-GAZETTE = "issue-1054-example.pdf"  # German gazette page, turned by /Rotate 270
-TABLE = "issue-140-example.pdf"  # one-page landscape table, /Rotate 90
-CHINESE = "issue-461-example.pdf"  # Chinese report, /Rotate 90
+GAZETTE = "de-gazette-page-turned.pdf"  # German gazette page, turned by /Rotate 270
+TABLE = "table-page-turned.pdf"  # one-page landscape table, /Rotate 90
+CHINESE = "zh-page-turned.pdf"  # Chinese report, /Rotate 90
 
 
 def _extract(name: str, engine: EngineName = "pdfium") -> Document:
@@ -105,7 +105,7 @@ def _twice(name: str) -> bytes:
 
 def test_text_layout_would_drop_entirely_is_kept_with_a_warning() -> None:
     # Two identical short pages: each of their lines looks like a running header.
-    doc = extract_document(_twice("line-char-render-example.pdf"), "twice.pdf")
+    doc = extract_document(_twice("three-lines.pdf"), "twice.pdf")
     assert doc.text.split("\n") == ["first line second line third line"] * 2
     assert len(doc.warnings) == 2
     for n, warning in enumerate(doc.warnings, 1):
