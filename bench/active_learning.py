@@ -221,7 +221,7 @@ def table(runs: list[dict[str, list[Round]]]) -> str:
                 f(_median([p.micro_f1 for p in pts])),
                 f(_median([p.macro_f1 for p in pts])),
                 f(_median([p.picked_distance for p in pts])),
-                f(_median([float(p.picked_positives) for p in pts]) if r else None),
+                f"{_median([float(p.picked_positives) for p in pts]):.0f}" if r else "-",
             ]
         rows.append(row)
     headers = ["passages"]

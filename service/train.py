@@ -479,9 +479,12 @@ def train_model(
     if compare_default:
         from .promote import compare_with_default
 
-        versus_default = compare_with_default(
-            models_root, name, test, test_metrics, split_path.stem, snapshot
-        )
+        try:
+            versus_default = compare_with_default(
+                models_root, name, test, test_metrics, split_path.stem, snapshot
+            )
+        except ModelError as exc:
+            say(f"not compared with the default model: {exc.message}")
         if versus_default:
             d = versus_default["delta"]
             say(
@@ -563,7 +566,7 @@ def tuning_of(meta: ModelMeta) -> Tuning:
 
 def evaluate_model(model: Any, annotations: Path | str, split: str) -> dict[str, Any]:
     """Score a loaded model on one part of its own frozen split."""
-    parts = split_dataset(load_dataset(annotations), model.meta.split.path)
+    parts = split_dataset(load_dataset(annotations), project_path(model.meta.split.path))
     if split not in parts:
         raise ModelError(f"unknown split part {split!r}; use train, dev or test")
     return evaluate_on(model.scorer, tuning_of(model.meta), parts[split])
