@@ -458,8 +458,14 @@ def classify(
     cls=PlainUsage,
     help=(
         "Train a model from annotations/ with a config; writes models/<name>-<version>/ "
-        "(never over an existing model) with meta.json and MODEL_CARD.md.\n\n"
-        "Example:\n\n    tipscan train training/sklearn.toml"
+        "(never over an existing model) with meta.json and MODEL_CARD.md. The current "
+        "default model is scored on the same held-out documents and the comparison is "
+        "recorded in the new model's card and meta. With --promote the new model becomes "
+        "the default if its held-out macro-F1 is higher; otherwise it says why not.\n\n"
+        + examples(
+            "tipscan train training/sklearn.toml",
+            "tipscan train training/sklearn.toml --version 2.1.0 --no-cv --promote",
+        )
     ),
 )
 def train(
@@ -468,15 +474,21 @@ def train(
         str | None, typer.Option("--version", help="Override the config's version.")
     ] = None,
     no_cv: Annotated[bool, typer.Option("--no-cv", help="Skip grouped cross-validation.")] = False,
+    promote: Annotated[
+        bool,
+        typer.Option("--promote", help="Make it the default if better on held-out macro-F1."),
+    ] = False,
     models: ModelsOption = None,
 ) -> None:
+    from .classify import read_meta
     from .errors import TipscanError
     from .train import train_model
 
+    root = _models_dir(models)
     try:
         folder = train_model(
             config,
-            _models_dir(models),
+            root,
             version=version,
             cv=not no_cv,
             progress=lambda msg: typer.echo(msg, err=True),
@@ -484,6 +496,36 @@ def train(
     except TipscanError as exc:
         _fail(exc)
     typer.echo(str(folder))
+    if not promote:
+        return
+    from .promote import promote as promote_model
+
+    try:
+        meta = read_meta(folder)
+        decision = promote_model(
+            folder.name,
+            root,
+            annotations=meta.config["data"]["annotations"],
+            cmp=meta.versus_default,
+            by=_who(),
+            refuse=False,
+        )
+    except TipscanError as exc:
+        _fail(exc)
+    if decision.promoted:
+        typer.echo(f"default model: {folder.name} ({decision.reason})")
+    else:
+        typer.echo(f"not promoted: {decision.reason}")
+
+
+def _who() -> str:
+    """Who runs the command, for the record of a default's choice."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 @app.command(
@@ -561,26 +603,46 @@ def models_list(models: ModelsOption = None) -> None:
     "default",
     cls=PlainUsage,
     help=(
-        "Make NAME the default model (the one with the best dev macro-F1, normally). The "
-        "choice and its reason are recorded beside the models (DEFAULT, "
-        "default-history.jsonl); model folders are never changed.\n\n"
-        "Example:\n\n    tipscan models default tfidf-context-1.0.1"
+        "Make NAME the default model. NAME and the current default are scored on the same "
+        "held-out documents (the test part of NAME's split); NAME becomes the default only "
+        "when its macro-F1 there is higher, unless --override is given with --reason. Each "
+        "choice is recorded beside the models (DEFAULT, default-history.jsonl) with who, "
+        "when and why; model folders are never changed.\n\n"
+        + examples(
+            "tipscan models default tfidf-context-2.1.0",
+            "tipscan models default tfidf-context-1.0.1 --override \\",
+            '    --reason "the 2.x models mislabel the 2025 amendments"',
+        )
     ),
 )
 def models_default(
     name: Annotated[str, typer.Argument(help="Model folder name.")],
+    override: Annotated[
+        bool,
+        typer.Option("--override", help="Make it the default even if not better (needs --reason)."),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, recorded in default-history.jsonl.")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who decides (default: the current user).")
+    ] = None,
+    store: StoreOption = "annotations",
     models: ModelsOption = None,
 ) -> None:
-    from .classify import load_model, record_default
     from .errors import TipscanError
+    from .promote import promote
 
     root = _models_dir(models)
+    if reason is not None and not override:
+        _usage("--reason goes with --override; a better model needs no reason")
     try:
-        load_model(name, root)
-        reason = record_default(name, root)
+        decision = promote(
+            name, root, annotations=store, override=override, reason=reason, by=by or _who()
+        )
     except TipscanError as exc:
         _fail(exc)
-    typer.echo(f"default model: {name} ({reason})")
+    typer.echo(f"default model: {name} ({decision.reason})")
 
 
 # --- scoring a corpus -----------------------------------------------------------

@@ -85,6 +85,64 @@ def _summary_table(first: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
+def _d(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.2f}"
+
+
+def _versus_default(v: dict[str, Any]) -> list[str]:
+    """Both models on the same held-out documents: headline, per label, per language."""
+    new, old, delta = v["scores"]["candidate"], v["scores"]["baseline"], v["delta"]
+    name, base = v["candidate"], v["baseline"]
+    verdict = "better" if v["better"] else "not better"
+    lines = [
+        "",
+        f"## Against the default model ({base}) on the same held-out documents",
+        "",
+        f"Both models scored on the {v['passages']} passages of the {len(v['documents'])} test "
+        f"documents of split `{v['split']}` (annotation snapshot "
+        f"`{v['annotation_snapshot'][:16]}`): {', '.join(v['documents'])}. This model is "
+        f"**{verdict}** on held-out macro-F1, the measure that decides the default.",
+    ]
+    if v.get("baseline_trained_on"):
+        lines += [
+            "",
+            f"{base} was trained on {len(v['baseline_trained_on'])} of these documents "
+            f"({', '.join(v['baseline_trained_on'])}); its figures flatter it.",
+        ]
+    lines += [
+        "",
+        f"| measure | {name} | {base} | delta |",
+        "|---|---|---|---|",
+        f"| macro-F1 | {_f(new['macro_f1'])} | {_f(old['macro_f1'])} | {_d(delta['macro_f1'])} |",
+        f"| micro-F1 | {_f(new['micro_f1'])} | {_f(old['micro_f1'])} | {_d(delta['micro_f1'])} |",
+        "",
+        "### Per label F1 (same held-out documents)",
+        "",
+        f"| label | slug | {name} | {base} | delta |",
+        "|---|---|---|---|---|",
+    ]
+    for label in LABEL_IDS:
+        lines.append(
+            f"| {label} | {BY_ID[label].slug} | {_f(new['per_label'][label])} | "
+            f"{_f(old['per_label'][label])} | {_d(delta['per_label'][label])} |"
+        )
+    lines += [
+        "",
+        "### Per language (same held-out documents)",
+        "",
+        f"| language | passages | {name} micro / macro | {base} micro / macro | delta macro |",
+        "|---|---|---|---|---|",
+    ]
+    for lang, n in new["by_language"].items():
+        o = old["by_language"].get(lang)
+        lines.append(
+            f"| {lang} | {n['passages']} | {_f(n['micro_f1'])} / {_f(n['macro_f1'])} | "
+            + (f"{_f(o['micro_f1'])} / {_f(o['macro_f1'])}" if o else "-")
+            + f" | {_d(delta['by_language'].get(lang, {}).get('macro_f1'))} |"
+        )
+    return lines
+
+
 def render_card(record: ModelMeta) -> str:
     meta = record.model_dump(mode="json")
     test = meta["test"]
@@ -171,6 +229,8 @@ def render_card(record: ModelMeta) -> str:
         "classifier's own scores. A threshold marked fallback had too few positives to tune.",
         "A label's F1 is `-` where the evaluated documents hold no positive for it.",
     ]
+    if meta.get("versus_default"):
+        lines += _versus_default(meta["versus_default"])
     if meta.get("comparison"):
         lines += [
             "",

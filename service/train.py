@@ -23,6 +23,7 @@ import numpy as np
 
 from .annotations import final_labels, load_annotations, snapshot_hash
 from .classify import FLAG_RULES, FLAG_THRESHOLD, scorer_class, write_model_folder
+from .classify.meta import ModelMeta
 from .cover import doc_status
 from .errors import ModelError
 from .evaluate import best_threshold, flag_metrics, label_metrics
@@ -33,6 +34,17 @@ from .split import load_split, stratify
 from .train_config import TrainingConfig, read_config
 
 Progress = Callable[[str], None]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_path(path: Path | str) -> Path:
+    """A path as given when it exists, else relative to the project: configs name
+    ``annotations`` and ``training/splits/...`` relative to it, and a server need not
+    run from there."""
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p
+    return PROJECT_ROOT / p
 
 
 @dataclass
@@ -419,6 +431,7 @@ def train_model(
     version: str | None = None,
     cv: bool = True,
     progress: Progress | None = None,
+    compare_default: bool = True,
 ) -> Path:
     """Train, tune, evaluate and write a new model folder; return it.
 
@@ -427,7 +440,9 @@ def train_model(
     (grouped, stratified folds); it is scored on the test documents, which nothing
     saw. With ``cv``, grouped cross-validation over every document (all choices
     nested), the other model families of ``[evaluation] compare``, a learning curve
-    and the feature ablation are measured too and recorded in the card."""
+    and the feature ablation are measured too and recorded in the card. With
+    ``compare_default``, the folder's current default model is scored on the same
+    test documents and the comparison is recorded too (``versus_default``)."""
     say = progress or (lambda _msg: None)
     cfg = read_config(config_path)
     name = f"{cfg.model.name}-{version or cfg.model.version}"
@@ -437,8 +452,8 @@ def train_model(
             f"{folder} exists and models are never overwritten; raise [model] version in "
             f"{config_path} or pass --version"
         )
-    annotations = cfg.data.annotations
-    split_path = Path(cfg.data.split)
+    annotations = project_path(cfg.data.annotations)
+    split_path = project_path(cfg.data.split)
     ds = load_dataset(annotations)
     parts = split_dataset(ds, split_path)
     test = parts["test"]
@@ -458,6 +473,24 @@ def train_model(
     say(
         f"test: micro-F1 {test_metrics['micro']['f1']:.3f}, macro-F1 {test_metrics['macro_f1']:.3f}"
     )
+
+    versus_default = None
+    snapshot = snapshot_hash(annotations)
+    if compare_default:
+        from .promote import compare_with_default
+
+        try:
+            versus_default = compare_with_default(
+                models_root, name, test, test_metrics, split_path.stem, snapshot
+            )
+        except ModelError as exc:
+            say(f"not compared with the default model: {exc.message}")
+        if versus_default:
+            d = versus_default["delta"]
+            say(
+                f"against the default {versus_default['baseline']} on the same test documents: "
+                f"macro-F1 {d['macro_f1']:+.3f}, micro-F1 {d['micro_f1']:+.3f}"
+            )
 
     cv_metrics = None
     comparison: dict[str, Any] = {}
@@ -498,8 +531,8 @@ def train_model(
         "flag_rules": tuning.flag_rules,
         "flag_thresholds": dict.fromkeys(FLAGS, FLAG_THRESHOLD),
         "flag_dev_accuracy_by_rule": tuning.flag_accuracy,
-        "annotation_snapshot": snapshot_hash(annotations),
-        "split": {"name": split_path.stem, "path": str(split_path)},
+        "annotation_snapshot": snapshot,
+        "split": {"name": split_path.stem, "path": cfg.data.split},
         "git_commit": _git_commit(),
         "config": cfg.model_dump(mode="json"),
         "sizes": {
@@ -515,6 +548,7 @@ def train_model(
         "comparison": comparison,
         "learning_curve": curve,
         "ablation": ablation,
+        "versus_default": versus_default,
         "document_rule": tuning.doc_rule,
         "versions": _versions(),
     }
@@ -522,17 +556,22 @@ def train_model(
     return folder
 
 
-def evaluate_model(model: Any, annotations: Path | str, split: str) -> dict[str, Any]:
-    """Score a loaded model on one part of its own frozen split."""
-    parts = split_dataset(load_dataset(annotations), model.meta.split.path)
-    if split not in parts:
-        raise ModelError(f"unknown split part {split!r}; use train, dev or test")
-    meta = model.meta
-    tuning = Tuning(
+def tuning_of(meta: ModelMeta) -> Tuning:
+    """What a written model's meta.json recorded of its tuning."""
+    return Tuning(
         meta.thresholds, meta.threshold_source, dict(meta.flag_rules),
         meta.flag_dev_accuracy_by_rule, meta.document_rule.model_dump(),
     )  # fmt: skip
-    return evaluate_on(model.scorer, tuning, parts[split])
 
 
-__all__: Sequence[str] = ("evaluate_model", "load_dataset", "read_config", "train_model")
+def evaluate_model(model: Any, annotations: Path | str, split: str) -> dict[str, Any]:
+    """Score a loaded model on one part of its own frozen split."""
+    parts = split_dataset(load_dataset(annotations), project_path(model.meta.split.path))
+    if split not in parts:
+        raise ModelError(f"unknown split part {split!r}; use train, dev or test")
+    return evaluate_on(model.scorer, tuning_of(model.meta), parts[split])
+
+
+__all__: Sequence[str] = (
+    "evaluate_model", "load_dataset", "read_config", "train_model", "tuning_of",
+)  # fmt: skip

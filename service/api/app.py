@@ -19,6 +19,7 @@ from . import (
     routes_health,
     routes_jobs,
     routes_keys,
+    routes_models,
 )
 from .problems import BodyLimit, install_problem_handlers
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         routes_corpora,
         routes_classify,
         routes_keys,
+        routes_models,
     ):
         app.include_router(module.router)
     return app

@@ -71,6 +71,11 @@ class ModelMeta(BaseModel):
         default_factory=dict, description="share of training documents -> cross-validated figures"
     )
     ablation: dict[str, dict[str, float]] = Field(default_factory=dict)
+    versus_default: dict[str, Any] | None = Field(
+        default=None,
+        description="the default model when this one was trained, scored on the same test "
+        "documents: both models' figures, the deltas and the documents",
+    )
     document_rule: DocumentRule = Field(default_factory=DocumentRule)
     versions: dict[str, str] = Field(default_factory=dict)
     converted_from: dict[str, str] | None = None
