@@ -92,6 +92,12 @@ class Annotations:
                     rows += c.execute(q.where(annotation_passages.c.id.in_(chunk))).all()
         return {r.id: _passage(r) for r in rows}
 
+    def passage_ids(self) -> list[str]:
+        """Every passage id, sorted."""
+        with self.db.read() as c:
+            q = select(annotation_passages.c.id).order_by(annotation_passages.c.id)
+            return list(c.execute(q).scalars())
+
     def document_passages(self, doc: str) -> list[AnnotationPassage]:
         """Every passage of a document (by sha256 or manifest id), in document order."""
         t = annotation_passages
@@ -144,15 +150,17 @@ class Annotations:
         t = suggestions
         q = select(t.c.passage_id, t.c.label, t.c.score).where(t.c.model == model).order_by(t.c.id)
         out: dict[str, dict[str, float]] = {}
+        rows: list[tuple[str, str, float]] = []
         with self.db.read() as c:
+            # Raw tuples, fetched at once: a full table is 18 rows per passage.
             if ids is None:
-                rows = list(c.execute(q))
+                rows = [tuple(r) for r in c.execute(q).fetchall()]
             else:
-                rows = []
                 for i in range(0, len(ids), _CHUNK):
-                    rows += c.execute(q.where(t.c.passage_id.in_(list(ids[i : i + _CHUNK])))).all()
-        for r in rows:
-            out.setdefault(r.passage_id, {})[r.label] = r.score
+                    chunk = q.where(t.c.passage_id.in_(list(ids[i : i + _CHUNK])))
+                    rows += [tuple(r) for r in c.execute(chunk).fetchall()]
+        for pid, label, score in rows:
+            out.setdefault(pid, {})[label] = score
         return out
 
     # --- decisions and adjudications -----------------------------------------------
