@@ -12,7 +12,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -20,6 +20,9 @@ from . import __version__
 from .cli_docs import PlainUsage, examples
 from .errors import InvalidInput, ModelError, SettingsError, SourceNotFound, SplitExists
 from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, Limits
+
+if TYPE_CHECKING:
+    from .store import Store
 
 OK, FAILED, USAGE = 0, 1, 2
 # Errors that are the caller's to fix before anything can run: a usage error (exit 2).
@@ -373,6 +376,163 @@ def annotations_split(
             f"{part:5} {info['documents']:3} documents {info['passages']:5} passages; "
             f"labels without positives: {', '.join(missing) or 'none'}"
         )
+
+
+def _annotation_store(db: str | None, data_dir: str | None) -> Store:
+    from .cli_api import _store
+
+    return _store(db, data_dir)
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="Store URL (SQLAlchemy), e.g. sqlite:///tipscan.db [env TIPSCAN_DB; default a "
+        "SQLite file in the data dir]",
+    ),
+]
+DataDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data-dir", metavar="DIR", help="The service's data folder [env TIPSCAN_DATA_DIR]."
+    ),
+]
+
+
+@annotations_app.command(
+    "load",
+    cls=PlainUsage,
+    help=(
+        "Import the JSONL store into the service's database for annotation: every passage "
+        "with its decisions and adjudications, annotators and times as recorded. Loading "
+        "again adds nothing that is already there.\n\n"
+        "Example:\n\n    tipscan annotations load --store annotations --db sqlite:///tipscan.db"
+    ),
+)
+def annotations_load(
+    store: StoreOption = "annotations",
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--meta",
+            metavar="CSV",
+            help="Corpus manifest giving each document's country and path (repeatable; "
+            "default corpus/MANIFEST.csv where it exists).",
+        ),
+    ] = None,
+) -> None:
+    from .annotate.loading import load_jsonl
+    from .errors import TipscanError
+
+    if not Path(store).exists():
+        _usage(f"--store {store}: no such annotation file or folder")
+    manifests = [Path(m) for m in meta] if meta else [Path("corpus/MANIFEST.csv")]
+    missing = [str(m) for m in manifests if not m.is_file()]
+    if meta and missing:
+        _usage(f"--meta {', '.join(missing)}: no such file")
+    target = _annotation_store(db, data_dir)
+    try:
+        got = load_jsonl(target, store, [m for m in manifests if m.is_file()])
+    except TipscanError as exc:
+        _fail(exc)
+    finally:
+        target.close()
+    typer.echo(
+        f"{got.passages} passages ({got.passages_added} new), {got.decisions} decisions "
+        f"({got.decisions_added} new), {got.adjudications} adjudications "
+        f"({got.adjudications_added} new)"
+    )
+
+
+class InterchangeFormat(StrEnum):
+    label_studio = "label-studio"
+    prodigy = "prodigy"
+    doccano = "doccano"
+    tipscan = "tipscan"
+
+
+FormatOption = Annotated[
+    InterchangeFormat,
+    typer.Option(
+        "--format", help="label-studio (JSON tasks), prodigy, doccano or tipscan (JSONL)."
+    ),
+]
+
+
+@annotations_app.command(
+    "export",
+    cls=PlainUsage,
+    help=(
+        "Write every decision and adjudication of the service's database as Label Studio "
+        "tasks, Prodigy or doccano JSONL, or lines of the annotation store (tipscan).\n\n"
+        "Example:\n\n    tipscan annotations export --format label-studio --out tasks.json"
+    ),
+)
+def annotations_export(
+    fmt: FormatOption,
+    out: Annotated[str, typer.Option("--out", help="File to write ('-': stdout).")] = "-",
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+    models: ModelsOption = None,
+) -> None:
+    from .annotate.interchange import export
+    from .classify import default_model_name
+
+    target = _annotation_store(db, data_dir)
+    try:
+        text = export(target, fmt.value, default_model_name(_models_dir(models)))
+    finally:
+        target.close()
+    if out == "-":
+        typer.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _usage(f"--out {out}: cannot write ({exc.strerror or exc})")
+    typer.echo(f"written: {out}", err=True)
+
+
+@annotations_app.command(
+    "import",
+    cls=PlainUsage,
+    help=(
+        "Import decisions from a Label Studio, Prodigy, doccano or tipscan file into the "
+        "service's database: all of them, or nothing when a line is malformed (the line is "
+        "named).\n\nExample:\n\n    tipscan annotations import tasks.json --format label-studio"
+    ),
+)
+def annotations_import(
+    path: Annotated[str, typer.Argument(metavar="FILE", help="The file to import.")],
+    fmt: FormatOption,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    from .annotate.interchange import import_file
+    from .errors import TipscanError
+
+    if not Path(path).is_file():
+        _usage(f"{path}: no such file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        _usage(f"{path}: not UTF-8 text")
+    target = _annotation_store(db, data_dir)
+    try:
+        got = import_file(target, text, fmt.value)
+    except TipscanError as exc:
+        _fail(type(exc)(f"{path}: {exc.message}"))
+    finally:
+        target.close()
+    typer.echo(
+        f"{got.decisions} decisions ({got.decisions_added} new), {got.adjudications} "
+        f"adjudications ({got.adjudications_added} new) on {got.passages} passages "
+        f"({got.passages_added} new)"
+    )
 
 
 # --- classification -----------------------------------------------------------

@@ -13,6 +13,7 @@ from ..jobs import WorkerPool
 from ..settings import Settings
 from ..store import Store
 from . import (
+    routes_annotation,
     routes_classify,
     routes_corpora,
     routes_documents,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         routes_classify,
         routes_keys,
         routes_models,
+        routes_annotation,
     ):
         app.include_router(module.router)
     return app
