@@ -13,6 +13,7 @@ from ..jobs import WorkerPool
 from ..settings import Settings
 from ..store import Store
 from . import (
+    routes_annotate_page,
     routes_classify,
     routes_corpora,
     routes_documents,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         routes_corpora,
         routes_classify,
         routes_keys,
+        routes_annotate_page,
     ):
         app.include_router(module.router)
     return app
