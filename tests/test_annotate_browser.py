@@ -51,6 +51,7 @@ class Served:
     url: str
     store: Store
     keys: dict[str, str]
+    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def served(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         assert server.ready.wait(120), "the app did not start"
         store: Store = app.state.store
         keys = {role: store.create_key(role)[1] for role in ("reader", "annotator", "admin")}
-        yield Served(f"http://127.0.0.1:{port}", store, keys)
+        yield Served(f"http://127.0.0.1:{port}", store, keys, settings)
     finally:
         server.should_exit = True
         thread.join(60)
@@ -193,3 +194,44 @@ def test_assets_ship_with_the_package() -> None:
     patterns = config["tool"]["setuptools"]["package-data"]["service.api"]
     for name in names:
         assert any(fnmatch(f"static/annotate/{name}", p) for p in patterns), name
+
+
+# --- against the annotation backend -----------------------------------------------------
+
+PRESSES = (("1", "1.1", "t"), ("a", "3.4", "c"), ("k", "6.1", "t"))
+
+
+def use_key(tab: Tab, served: Served, role: str, strategy: str = "random") -> None:
+    """Choose the queue, then type the key and press Enter, as an annotator would."""
+    page = tab.page
+    page.select_option("#strategy", strategy)
+    page.click("#key-input")
+    page.keyboard.type(served.keys[role])
+    page.keyboard.press("Enter")
+
+
+def shown(tab: Tab) -> str:
+    """The id of the passage on screen, once one is."""
+    tab.page.wait_for_selector("body[data-state=passage]", state="attached")
+    passage = tab.page.get_attribute("body", "data-passage")
+    assert passage
+    return passage
+
+
+def next_shown(tab: Tab, before: str) -> str:
+    tab.page.wait_for_selector(
+        f"body[data-state=passage]:not([data-passage='{before}'])", state="attached"
+    )
+    return shown(tab)
+
+
+def all_saved(tab: Tab, count: int) -> None:
+    tab.page.wait_for_selector(f"body[data-saved='{count}'][data-pending='0']", state="attached")
+
+
+def assert_key_never_in_a_url(tab: Tab, served: Served) -> None:
+    urls = tab.urls()
+    assert any("/v1/annotation/queue" in u for u in urls)
+    for key in served.keys.values():
+        assert all(key not in u for u in urls)
+    assert tab.page.evaluate("Object.keys(localStorage)") == []
