@@ -392,12 +392,18 @@
   }
 
   function openHelp(open) {
+    if (document.activeElement && document.activeElement !== body) document.activeElement.blur();
     $("help").hidden = !open;
     body.classList.toggle("help-open", open);
   }
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    // A held key acts once: a label must not flicker on and off, nor Enter save a run.
+    if (event.repeat && !typing(event.target)) {
+      event.preventDefault();
+      return;
+    }
     const key = event.key;
     if (key === "Escape") {
       if (!$("help").hidden) openHelp(false);
@@ -437,7 +443,7 @@
     const input = $("key-input");
     const key = input.value.trim();
     input.value = "";
-    input.blur();
+    document.activeElement.blur();
     if (!key) return;
     sessionStorage.setItem(KEY_ITEM, key);
     showKeyState();
