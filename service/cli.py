@@ -12,7 +12,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -20,6 +20,9 @@ from . import __version__
 from .cli_docs import PlainUsage, examples
 from .errors import InvalidInput, ModelError, SettingsError, SourceNotFound, SplitExists
 from .extract import DEFAULT_ENGINE, DEFAULT_LIMITS, DEFAULT_MAX_MEMORY, Limits
+
+if TYPE_CHECKING:
+    from .store import Store
 
 OK, FAILED, USAGE = 0, 1, 2
 # Errors that are the caller's to fix before anything can run: a usage error (exit 2).
@@ -373,6 +376,76 @@ def annotations_split(
             f"{part:5} {info['documents']:3} documents {info['passages']:5} passages; "
             f"labels without positives: {', '.join(missing) or 'none'}"
         )
+
+
+def _annotation_store(db: str | None, data_dir: str | None) -> Store:
+    from .cli_api import _store
+
+    return _store(db, data_dir)
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="Store URL (SQLAlchemy), e.g. sqlite:///tipscan.db [env TIPSCAN_DB; default a "
+        "SQLite file in the data dir]",
+    ),
+]
+DataDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data-dir", metavar="DIR", help="The service's data folder [env TIPSCAN_DATA_DIR]."
+    ),
+]
+
+
+@annotations_app.command(
+    "load",
+    cls=PlainUsage,
+    help=(
+        "Import the JSONL store into the service's database for annotation: every passage "
+        "with its decisions and adjudications, annotators and times as recorded. Loading "
+        "again adds nothing that is already there.\n\n"
+        "Example:\n\n    tipscan annotations load --store annotations --db sqlite:///tipscan.db"
+    ),
+)
+def annotations_load(
+    store: StoreOption = "annotations",
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--meta",
+            metavar="CSV",
+            help="Corpus manifest giving each document's country and path (repeatable; "
+            "default corpus/MANIFEST.csv where it exists).",
+        ),
+    ] = None,
+) -> None:
+    from .annotate.loading import load_jsonl
+    from .errors import TipscanError
+
+    if not Path(store).exists():
+        _usage(f"--store {store}: no such annotation file or folder")
+    manifests = [Path(m) for m in meta] if meta else [Path("corpus/MANIFEST.csv")]
+    missing = [str(m) for m in manifests if not m.is_file()]
+    if meta and missing:
+        _usage(f"--meta {', '.join(missing)}: no such file")
+    target = _annotation_store(db, data_dir)
+    try:
+        got = load_jsonl(target, store, [m for m in manifests if m.is_file()])
+    except TipscanError as exc:
+        _fail(exc)
+    finally:
+        target.close()
+    typer.echo(
+        f"{got.passages} passages ({got.passages_added} new), {got.decisions} decisions "
+        f"({got.decisions_added} new), {got.adjudications} adjudications "
+        f"({got.adjudications_added} new)"
+    )
 
 
 # --- classification -----------------------------------------------------------

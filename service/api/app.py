@@ -14,6 +14,7 @@ from ..settings import Settings
 from ..store import Store
 from . import (
     routes_annotate_page,
+    routes_annotation,
     routes_classify,
     routes_corpora,
     routes_documents,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         routes_corpora,
         routes_classify,
         routes_keys,
+        routes_annotation,
         routes_annotate_page,
     ):
         app.include_router(module.router)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ..model import DocumentCoverage, Passage, Prediction
 from . import migrate
+from .annotation import Annotations
 from .corpora import Corpora
 from .db import Database
 from .documents import Documents
@@ -78,6 +79,7 @@ class Store:
         self.documents = Documents(self.db, self.files)
         self.jobs = Jobs(self.db)
         self.corpora = Corpora(self.db)
+        self.annotation = Annotations(self.db)
 
     @classmethod
     def open(cls, url: str, data_dir: Path) -> Store:

@@ -10,8 +10,10 @@ from typing import get_args
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -105,4 +107,71 @@ results = Table(
     Column("passages", Text, nullable=False, comment="JSON: [{passage, prediction}]"),
     Column("coverage", Text, nullable=False, comment="JSON: DocumentCoverage"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- annotation: passages to read, the model's suggestions, decisions, adjudications ---
+# Append-only: rows are added, never updated or deleted. Label sets are JSON lists of ids.
+
+annotation_passages = Table(
+    "annotation_passages",
+    metadata,
+    Column("id", String(120), primary_key=True, comment="the passage id tipscan extract gives"),
+    Column("doc_id", String(64), nullable=False, comment="sha256 of the document's bytes"),
+    Column("doc", String(255), nullable=False, comment="corpus manifest id or file name"),
+    Column("doc_title", String(300), nullable=False),
+    Column("doc_type", String(40), nullable=False),
+    Column("language", String(8)),
+    Column("page", Integer, nullable=False),
+    Column("citation", String(300), nullable=False),
+    Column("heading", Text, nullable=False, comment="JSON: the heading path"),
+    Column("text", Text, nullable=False),
+    Column("position", Integer, nullable=False, comment="order in the document"),
+    Column("country", String(3)),
+    Column("source", String(500), comment="corpus path or file name of the document"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_annotation_passages_doc", "doc_id", "position"),
+)
+
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("passage_id", String(120), ForeignKey("annotation_passages.id"), nullable=False),
+    Column("label", String(8), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_suggestions_passage_model", "passage_id", "model"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("passage_id", String(120), ForeignKey("annotation_passages.id"), nullable=False),
+    Column("labels", Text, nullable=False, comment="JSON: label ids"),
+    Column("mentions_trafficking", Boolean, nullable=False),
+    Column("mentions_corruption", Boolean, nullable=False),
+    Column("annotator", String(120), nullable=False, comment="API key id or recorded reader id"),
+    Column("shown_suggestions", Boolean, nullable=False),
+    Column("queue", String(40), nullable=False),
+    Column("source", String(16), nullable=False, comment="manual or import"),
+    Column("note", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_decisions_passage", "passage_id"),
+    Index("ix_decisions_annotator", "annotator"),
+)
+
+adjudications = Table(
+    "adjudications",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("passage_id", String(120), ForeignKey("annotation_passages.id"), nullable=False),
+    Column("labels", Text, nullable=False, comment="JSON: label ids"),
+    Column("mentions_trafficking", Boolean, nullable=False),
+    Column("mentions_corruption", Boolean, nullable=False),
+    Column("annotator", String(120), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_adjudications_passage", "passage_id"),
 )

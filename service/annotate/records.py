@@ -1,0 +1,185 @@
+"""Annotation rows as typed records, and their view as lines of the JSONL annotation store.
+
+A decision is one annotator's reading of one passage; an adjudication settles a
+passage the annotators disagree on. Both are kept as written, never changed.
+The final label set of a passage is computed by ``service.annotations.final_labels``
+from the same records seen as store lines (decisions as ``manual`` or ``import``
+lines, adjudications as ``review`` lines), so there is one rule, not two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from ..annotations import Annotation, Final, final_labels
+from ..labels import BY_ID, LABEL_IDS
+from ..store.records import Record, Timestamp
+
+DecisionSource = Literal["manual", "import"]
+
+
+def check_labels(labels: Iterable[str]) -> list[str]:
+    """Label ids in the guidelines' order; ValueError naming an unknown or repeated id."""
+    labels = list(labels)
+    unknown = [x for x in labels if x not in BY_ID]
+    if unknown:
+        raise ValueError(
+            f"unknown label id {', '.join(map(repr, unknown))}; label ids are {', '.join(LABEL_IDS)}"
+        )
+    if len(set(labels)) != len(labels):
+        raise ValueError("a label id is repeated")
+    return sorted(labels, key=LABEL_IDS.index)
+
+
+def stable_id(*parts: str) -> str:
+    """An id derived from what a row records, so loading the same line twice adds it once."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+class AnnotationPassage(Record):
+    """A passage as annotators read it: text, citation, heading path and where it sits."""
+
+    id: str = Field(min_length=1)
+    doc_id: str = Field(min_length=1)
+    doc: str = Field(min_length=1, description="corpus manifest id or file name")
+    doc_title: str
+    doc_type: str
+    language: str | None = None
+    page: int = Field(ge=1)
+    citation: str
+    heading: list[str]
+    text: str = Field(min_length=1)
+    position: int = Field(description="order in the document (the passage's first character)")
+    country: str | None = None
+    source: str | None = Field(default=None, description="corpus path or file name")
+
+
+class Decision(Record):
+    id: str
+    passage_id: str
+    labels: list[str]
+    mentions_trafficking: bool
+    mentions_corruption: bool
+    annotator: str
+    shown_suggestions: bool
+    queue: str
+    source: DecisionSource = "manual"
+    note: str = ""
+    at: Timestamp
+
+    @field_validator("labels")
+    @classmethod
+    def _known(cls, labels: list[str]) -> list[str]:
+        return check_labels(labels)
+
+
+class Adjudication(Record):
+    id: str
+    passage_id: str
+    labels: list[str]
+    mentions_trafficking: bool
+    mentions_corruption: bool
+    annotator: str
+    reason: str
+    at: Timestamp
+
+    @field_validator("labels")
+    @classmethod
+    def _known(cls, labels: list[str]) -> list[str]:
+        return check_labels(labels)
+
+
+def decision_id(passage_id: str, annotator: str, source: str, at: datetime) -> str:
+    return stable_id(passage_id, annotator, source, at.isoformat())
+
+
+def as_line(passage: AnnotationPassage, row: Decision | Adjudication) -> Annotation:
+    """A decision or adjudication as a line of the JSONL store (an adjudication is ``review``)."""
+    review = isinstance(row, Adjudication)
+    return Annotation(
+        passage_id=passage.id,
+        doc_id=passage.doc_id,
+        doc=passage.doc,
+        doc_title=passage.doc_title,
+        doc_type=passage.doc_type,
+        language=passage.language,
+        page=passage.page,
+        citation=passage.citation,
+        heading=passage.heading,
+        text=passage.text,
+        labels=row.labels,
+        mentions_trafficking=row.mentions_trafficking,
+        mentions_corruption=row.mentions_corruption,
+        annotator=row.annotator,
+        created_at=row.at,
+        source="review" if review else row.source,  # type: ignore[union-attr]
+        note=row.reason if isinstance(row, Adjudication) else row.note,
+    )
+
+
+def passage_of(
+    line: Annotation, position: int, country: str | None, source: str | None
+) -> AnnotationPassage:
+    return AnnotationPassage(
+        id=line.passage_id,
+        doc_id=line.doc_id,
+        doc=line.doc,
+        doc_title=line.doc_title,
+        doc_type=line.doc_type,
+        language=line.language,
+        page=line.page,
+        citation=line.citation,
+        heading=line.heading,
+        text=line.text,
+        position=position,
+        country=country,
+        source=source,
+    )
+
+
+def row_of(line: Annotation, queue: str) -> Decision | Adjudication:
+    """A store line as a decision (``manual``/``import``) or an adjudication (``review``).
+
+    The readers of the JSONL store never saw model output, so its decisions are blind.
+    """
+    ident = decision_id(line.passage_id, line.annotator, line.source, line.created_at)
+    if line.source == "review":
+        return Adjudication(
+            id=ident,
+            passage_id=line.passage_id,
+            labels=line.labels,
+            mentions_trafficking=line.mentions_trafficking,
+            mentions_corruption=line.mentions_corruption,
+            annotator=line.annotator,
+            reason=line.note,
+            at=line.created_at,
+        )
+    return Decision(
+        id=ident,
+        passage_id=line.passage_id,
+        labels=line.labels,
+        mentions_trafficking=line.mentions_trafficking,
+        mentions_corruption=line.mentions_corruption,
+        annotator=line.annotator,
+        shown_suggestions=False,
+        queue=queue,
+        source=line.source,
+        note=line.note,
+        at=line.created_at,
+    )
+
+
+def finals(
+    passages: dict[str, AnnotationPassage],
+    decisions: Iterable[Decision],
+    adjudications: Iterable[Adjudication] = (),
+) -> dict[str, Final]:
+    """The final labels of every decided passage, by the store's one rule."""
+    rows: list[Decision | Adjudication] = [*decisions, *adjudications]
+    lines = [as_line(passages[r.passage_id], r) for r in rows]
+    return final_labels(lines)

@@ -1,0 +1,124 @@
+"""Annotation: queues of passages to read, decisions, adjudications, agreement, interchange.
+
+Annotators (and admins) read queues and record decisions under their key's id;
+readers may see the labels and the agreement, and get 403 on everything else.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..annotate import agreement
+from ..annotate.queues import Queues, Strategy
+from ..annotate.records import Adjudication, Decision
+from ..classify import models_dir
+from ..errors import InvalidRequest
+from ..labels import FLAGS, LABELS
+from ..store.db import now
+from .auth import Annotator, Reader
+from .deps import ModelDep, SettingsDep, StoreDep
+from .problems import PROBLEM_RESPONSES
+from .schemas_annotation import (
+    AdjudicationIn,
+    AdjudicationOut,
+    AgreementOut,
+    DecisionIn,
+    DecisionOut,
+    LabelInfo,
+    LabelKappaOut,
+    LabelsOut,
+    PairOut,
+    QueueOut,
+    queue_entry,
+)
+
+router = APIRouter(prefix="/v1/annotation", tags=["annotation"], responses=PROBLEM_RESPONSES)
+
+
+def _known_passage(store: StoreDep, passage_id: str) -> None:
+    if not store.annotation.passages([passage_id]):
+        raise InvalidRequest(f"unknown passage_id {passage_id!r}: no such passage to annotate")
+
+
+@router.get("/labels", summary="The 18 label ids with slug and one-line definition, and the flags")
+def labels(_who: Reader) -> LabelsOut:
+    return LabelsOut(
+        labels=[
+            LabelInfo(id=x.id, slug=x.slug, principle=x.principle, definition=x.description)
+            for x in LABELS
+        ],
+        flags=list(FLAGS),
+    )
+
+
+@router.get("/queue", summary="The next passages to read from a queue")
+def queue(
+    who: Annotator,
+    store: StoreDep,
+    model: ModelDep,
+    settings: SettingsDep,
+    strategy: Strategy,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    document: Annotated[str | None, Query(max_length=255)] = None,
+    seed: Annotated[int, Query(description="random queue: the shuffle's seed")] = 0,
+) -> QueueOut:
+    queues = Queues(store, model, models_dir(settings.models_dir))
+    items = queues.serve(strategy, who.key_id, limit, document=document, seed=seed)
+    return QueueOut(strategy=strategy, items=[queue_entry(i) for i in items])
+
+
+@router.post("/decisions", status_code=201, summary="Record a decision on a passage")
+def decide(body: DecisionIn, who: Annotator, store: StoreDep) -> DecisionOut:
+    _known_passage(store, body.passage_id)
+    shown = body.shown_suggestions
+    decision = Decision(
+        id=secrets.token_hex(16),
+        passage_id=body.passage_id,
+        labels=body.labels,
+        mentions_trafficking=body.mentions_trafficking,
+        mentions_corruption=body.mentions_corruption,
+        annotator=who.key_id,
+        shown_suggestions=(body.queue != "double") if shown is None else shown,
+        queue=body.queue,
+        source="manual",
+        note=body.note or "",
+        at=now(),
+    )
+    store.annotation.add_decisions([decision])
+    return DecisionOut.of(decision)
+
+
+@router.post("/adjudications", status_code=201, summary="Settle a passage annotators disagree on")
+def adjudicate(body: AdjudicationIn, who: Annotator, store: StoreDep) -> AdjudicationOut:
+    _known_passage(store, body.passage_id)
+    row = Adjudication(
+        id=secrets.token_hex(16),
+        passage_id=body.passage_id,
+        labels=body.labels,
+        mentions_trafficking=body.mentions_trafficking,
+        mentions_corruption=body.mentions_corruption,
+        annotator=who.key_id,
+        reason=body.reason,
+        at=now(),
+    )
+    store.annotation.add_adjudications([row])
+    return AdjudicationOut.of(row)
+
+
+@router.get(
+    "/agreement", summary="Kappa per label and annotator pair, and alpha, on blind decisions"
+)
+def get_agreement(_who: Reader, store: StoreDep) -> AgreementOut:
+    report = agreement.compute(store.annotation.decisions())
+    return AgreementOut(
+        per_label={k: LabelKappaOut(kappa=v.kappa, n=v.n) for k, v in report.per_label.items()},
+        pairs={
+            k: PairOut(first=v.first, second=v.second, n=v.n, per_label=v.per_label)
+            for k, v in report.pairs.items()
+        },
+        alpha=report.alpha,
+        n=report.n,
+    )

@@ -1,0 +1,257 @@
+"""The annotation API on real passages of the project's annotation store: queues, decisions,
+adjudications, agreement, roles and problems (a temporary SQLite store per module)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service.annotate.loading import load_jsonl, position_of
+from service.annotate.records import finals
+from service.annotations import final_labels, load_annotations
+from service.api import create_app
+from service.classify import Model
+from service.labels import LABEL_IDS
+from service.settings import Settings
+from service.store import Store
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+ANNOTATIONS = ROOT / "annotations"
+MANIFEST = ROOT / "corpus" / "MANIFEST.csv"
+PROBLEM = "application/problem+json"
+TIP_BILL = "vis-006"  # the Barbados trafficking bill: in the store and in corpus/
+
+
+@dataclass
+class Api:
+    client: TestClient
+    app: FastAPI
+    store: Store
+    keys: dict[str, str]
+    ids: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[who]}
+
+    def queue(self, who: str, **params: Any) -> dict[str, Any]:
+        r = self.client.get("/v1/annotation/queue", params=params, headers=self.auth(who))
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def decide(self, who: str, **body: Any) -> httpx.Response:
+        body = {"mentions_trafficking": False, "mentions_corruption": False, **body}
+        return self.client.post("/v1/annotation/decisions", json=body, headers=self.auth(who))
+
+
+WHO = ("reader", "ann-a", "ann-b", "ann-c", "admin")
+
+
+def _api(model: Model, data: Path) -> Iterator[Api]:
+    settings = Settings.load(data_dir=data, workers=1, poll_s=0.2)
+    app = create_app(settings, model=model)
+    with TestClient(app) as client:
+        store: Store = app.state.store
+        made = {w: store.create_key(w if w in ("reader", "admin") else "annotator") for w in WHO}
+        yield Api(
+            client, app, store, {w: k for w, (_, k) in made.items()},
+            {w: r.id for w, (r, _) in made.items()},
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def api(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The whole JSONL store loaded: its passages, decisions and adjudications."""
+    gen = _api(model, tmp_path_factory.mktemp("annotate-api"))
+    found = next(gen)
+    load_jsonl(found.store, ANNOTATIONS, [MANIFEST])
+    yield found
+    next(gen, None)
+
+
+def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = r.json()
+    assert body["type"] == f"urn:tipscan:problem:{code}" and body["detail"]
+    return body
+
+
+# --- loading ----------------------------------------------------------------------
+
+
+def test_the_loaded_store_gives_the_final_labels_of_the_jsonl_store(api: Api) -> None:
+    ann = api.store.annotation
+    from_db = finals(ann.passages(), ann.decisions(), ann.adjudications())
+    from_jsonl = final_labels(load_annotations(ANNOTATIONS))
+    assert from_db.keys() == from_jsonl.keys() and len(from_db) > 8000
+    for pid, f in from_jsonl.items():
+        got = from_db[pid]
+        assert (got.labels, got.how, got.mentions_trafficking, got.mentions_corruption) == (
+            f.labels, f.how, f.mentions_trafficking, f.mentions_corruption,
+        ), pid  # fmt: skip
+        assert got.annotation.annotator == f.annotation.annotator
+        assert got.annotation.created_at == f.annotation.created_at
+    # The manifest gives the shipped documents their country and corpus path.
+    tip = ann.document_passages(TIP_BILL)
+    assert tip and {p.country for p in tip} == {"BRB"}
+    assert tip[0].source == "brb/trafficking-in-persons-prevention-bill-2016.pdf"
+
+
+# --- labels -----------------------------------------------------------------------
+
+
+def test_labels_are_the_18_ids_with_slug_and_definition(api: Api) -> None:
+    r = api.client.get("/v1/annotation/labels", headers=api.auth("ann-a"))
+    assert r.status_code == 200
+    labels = r.json()["labels"]
+    assert [x["id"] for x in labels] == list(LABEL_IDS)
+    by_id = {x["id"]: x for x in labels}
+    assert by_id["6.1"]["slug"] == "immunity" and "immunit" in by_id["6.1"]["definition"]
+    assert all(x["definition"] and "\n" not in x["definition"] for x in labels)
+    assert r.json()["flags"] == ["mentions_trafficking", "mentions_corruption"]
+
+
+# --- queues -----------------------------------------------------------------------
+
+
+def _ids(body: dict[str, Any]) -> list[str]:
+    return [i["passage"]["id"] for i in body["items"]]
+
+
+def test_the_random_queue_is_seeded_and_carries_context_and_suggestions(
+    api: Api, model: Model
+) -> None:
+    first = api.queue("ann-a", strategy="random", limit=8, seed=7)
+    assert first["strategy"] == "random" and len(first["items"]) == 8
+    assert _ids(api.queue("ann-a", strategy="random", limit=8, seed=7)) == _ids(first)
+    assert _ids(api.queue("ann-a", strategy="random", limit=8, seed=8)) != _ids(first)
+    ann = api.store.annotation
+    for item in first["items"]:
+        p = item["passage"]
+        assert set(p) == {
+            "id", "doc_id", "doc_title", "doc_type", "language", "page", "citation", "heading",
+            "text", "country",
+        }  # fmt: skip
+        stored = ann.passages([p["id"]])[p["id"]]
+        assert p["text"] == stored.text and p["citation"] == stored.citation
+        before, after = ann.neighbours(stored, 2)
+        assert [c["id"] for c in item["context"]["before"]] == [b.id for b in before]
+        assert [c["id"] for c in item["context"]["after"]] == [a.id for a in after]
+        assert set(item["suggestions"]) == set(LABEL_IDS)
+        assert item["thresholds"] == model.thresholds
+    # The suggestions are the model's scores of the passage.
+    item = first["items"][0]
+    stored = ann.passages([item["passage"]["id"]])[item["passage"]["id"]]
+    from service.annotate.loading import model_input
+
+    scores, _ = model.scorer.scores([model_input(stored)])
+    assert item["suggestions"] == pytest.approx(
+        dict(zip(LABEL_IDS, scores[0], strict=True)), abs=1e-4
+    )
+
+
+def test_the_document_queue_serves_a_document_in_order_and_not_what_was_decided(api: Api) -> None:
+    body = api.queue("ann-a", strategy="document", document=TIP_BILL, limit=5)
+    items = body["items"]
+    positions = [position_of(i["passage"]["id"], -1) for i in items]
+    assert positions == sorted(positions) and len(items) == 5
+    assert (
+        items[0]["context"]["before"] == []
+        and items[1]["context"]["before"][-1]["id"] == (items[0]["passage"]["id"])
+    )
+    assert items[0]["context"]["source"] == (
+        "corpus/brb/trafficking-in-persons-prevention-bill-2016.pdf#page="
+        f"{items[0]['passage']['page']}"
+    )
+    for item in items[:2]:
+        r = api.decide("ann-a", passage_id=item["passage"]["id"], labels=[], queue="document")
+        assert r.status_code == 201, r.text
+    again = _ids(api.queue("ann-a", strategy="document", document=TIP_BILL, limit=5))
+    assert again[:3] == _ids(body)[2:] and not set(again) & set(_ids(body)[:2])
+    # Another annotator still gets the document from its start.
+    assert _ids(api.queue("ann-b", strategy="document", document=TIP_BILL, limit=5)) == _ids(body)
+    r = api.client.get(
+        "/v1/annotation/queue", params={"strategy": "document"}, headers=api.auth("ann-a")
+    )
+    assert_problem(r, 422, "invalid-request")
+
+
+def test_a_decision_is_stored_with_the_key_id_queue_and_time(api: Api) -> None:
+    pid = api.queue("ann-b", strategy="random", limit=1, seed=3)["items"][0]["passage"]["id"]
+    r = api.decide(
+        "ann-b", passage_id=pid, labels=["3.1", "2.3"], mentions_corruption=True,
+        queue="random", note="a code with sanctions",
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["labels"] == ["2.3", "3.1"] and got["annotator"] == api.ids["ann-b"]
+    assert got["queue"] == "random" and got["shown_suggestions"] is True
+    assert got["note"] == "a code with sanctions" and got["mentions_corruption"] is True
+    stored = api.store.annotation.decisions(annotator=api.ids["ann-b"], passage_ids=[pid])
+    assert [d.id for d in stored] == [got["id"]]
+    # Never served again to the same annotator from that queue.
+    assert pid not in _ids(api.queue("ann-b", strategy="random", limit=50, seed=3))
+
+
+def test_writes_need_the_annotator_role_and_name_what_is_unknown(api: Api) -> None:
+    before = api.store.annotation.counts()
+    pid = next(iter(api.store.annotation.passages()))
+    assert_problem(
+        api.decide("reader", passage_id=pid, labels=[], queue="random"), 403, "forbidden"
+    )
+    r = api.client.post(
+        "/v1/annotation/adjudications",
+        json={"passage_id": pid, "labels": [], "mentions_trafficking": False,
+              "mentions_corruption": False, "reason": "x"},
+        headers=api.auth("reader"),
+    )  # fmt: skip
+    assert_problem(r, 403, "forbidden")
+    r = api.client.get("/v1/annotation/queue?strategy=random", headers=api.auth("reader"))
+    assert_problem(r, 403, "forbidden")
+    unknown = assert_problem(
+        api.decide("ann-a", passage_id="0000000000000000-1-2", labels=[], queue="random"),
+        422, "invalid-request",
+    )  # fmt: skip
+    assert "0000000000000000-1-2" in unknown["detail"]
+    bad = assert_problem(
+        api.decide("ann-a", passage_id=pid, labels=["2.3", "immunity"], queue="random"),
+        422, "invalid-request",
+    )  # fmt: skip
+    assert "'immunity'" in bad["detail"]
+    assert_problem(
+        api.client.get("/v1/annotation/queue?strategy=loudest", headers=api.auth("ann-a")),
+        422, "invalid-request",
+    )  # fmt: skip
+    assert api.client.post("/v1/annotation/decisions", json={}).status_code == 401
+    assert api.store.annotation.counts() == before
+
+
+def test_the_double_queue_is_blind_and_serves_only_what_others_decided(api: Api) -> None:
+    body = api.queue("ann-c", strategy="double", limit=20)
+    assert len(body["items"]) == 20
+    ids = _ids(body)
+    decided = api.store.annotation.decisions(passage_ids=ids)
+    for item in body["items"]:
+        assert item["suggestions"] is None and item["thresholds"] is None
+        by = {d.annotator for d in decided if d.passage_id == item["passage"]["id"]}
+        assert by and api.ids["ann-c"] not in by
+    # Spread over documents: not twenty passages of one document.
+    assert len({i["passage"]["doc_id"] for i in body["items"]}) > 1
+    r = api.decide("ann-c", passage_id=ids[0], labels=["1.1"], queue="double")
+    assert r.status_code == 201 and r.json()["shown_suggestions"] is False
+    assert ids[0] not in _ids(api.queue("ann-c", strategy="double", limit=100))
+    # What ann-b decided (in any queue) is not served to ann-b as a second reading.
+    mine = {d.passage_id for d in api.store.annotation.decisions(annotator=api.ids["ann-b"])}
+    assert mine and not mine & set(_ids(api.queue("ann-b", strategy="double", limit=100)))
