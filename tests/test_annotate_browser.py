@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
+from service.annotate.loading import load_jsonl
 from service.api import create_app
 from service.api.routes_annotate_page import CSP, KEY_OF
 from service.classify import Model
@@ -23,6 +24,7 @@ from service.labels import LABELS
 from service.settings import Settings
 from service.store import Store
 
+ROOT = Path(__file__).resolve().parent.parent
 sync_api = pytest.importorskip(
     "playwright.sync_api",
     reason="playwright is not installed (pip install -e '.[dev]'); the page cannot be driven",
@@ -56,7 +58,8 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The app on 127.0.0.1 and a port the OS chose, with one key per role."""
+    """The app on 127.0.0.1 and a port the OS chose, the project's annotation store loaded
+    into its database, and one key per role."""
     data = tmp_path_factory.mktemp("annotate-data")
     settings = Settings.load(data_dir=data, workers=1, poll_s=0.2)
     app = create_app(settings, model=model)
@@ -69,6 +72,7 @@ def served(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     try:
         assert server.ready.wait(120), "the app did not start"
         store: Store = app.state.store
+        load_jsonl(store, ROOT / "annotations", [ROOT / "corpus" / "MANIFEST.csv"])
         keys = {role: store.create_key(role)[1] for role in ("reader", "annotator", "admin")}
         yield Served(f"http://127.0.0.1:{port}", store, keys, settings)
     finally:
@@ -189,8 +193,7 @@ def test_assets_ship_with_the_package() -> None:
     folder = resources.files("service.api").joinpath("static", "annotate")
     names = sorted(p.name for p in folder.iterdir())
     assert {"annotate.html", "annotate.js", "annotate.css", "icon.svg"} <= set(names)
-    root = Path(__file__).resolve().parent.parent
-    config = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["service.api"]
     for name in names:
         assert any(fnmatch(f"static/annotate/{name}", p) for p in patterns), name
@@ -201,12 +204,21 @@ def test_assets_ship_with_the_package() -> None:
 PRESSES = (("1", "1.1", "t"), ("a", "3.4", "c"), ("k", "6.1", "t"))
 
 
-def use_key(tab: Tab, served: Served, role: str, strategy: str = "random") -> None:
-    """Choose the queue, then type the key and press Enter, as an annotator would."""
+def annotator(served: Served) -> tuple[str, str]:
+    """A new annotator key (its id, the key), so that each test has its own queues."""
+    record, key = served.store.create_key("annotator")
+    return record.id, key
+
+
+def use_key(tab: Tab, served: Served, key: str, strategy: str = "random", doc: str = "") -> None:
+    """Open the page, choose the queue, then type the key and press Enter."""
+    open_page(tab, served)
     page = tab.page
     page.select_option("#strategy", strategy)
+    if doc:
+        page.fill("#document-id", doc)
     page.click("#key-input")
-    page.keyboard.type(served.keys[role])
+    page.keyboard.type(key)
     page.keyboard.press("Enter")
 
 
@@ -229,9 +241,178 @@ def all_saved(tab: Tab, count: int) -> None:
     tab.page.wait_for_selector(f"body[data-saved='{count}'][data-pending='0']", state="attached")
 
 
-def assert_key_never_in_a_url(tab: Tab, served: Served) -> None:
-    urls = tab.urls()
-    assert any("/v1/annotation/queue" in u for u in urls)
-    for key in served.keys.values():
-        assert all(key not in u for u in urls)
-    assert tab.page.evaluate("Object.keys(localStorage)") == []
+def queue_requests(tab: Tab) -> list[str]:
+    return [u for u in tab.urls() if "/v1/annotation/queue" in u]
+
+
+def assert_key_never_in_a_url(tab: Tab, key: str) -> None:
+    """The key went only in headers: no URL the page requested, nor its own, carries it."""
+    assert queue_requests(tab)
+    assert all(key not in u for u in [*tab.urls(), tab.page.url])
+    headers = [r.headers.get("x-api-key") for r in tab.requests if "/v1/annotation/" in r.url]
+    assert headers and all(h == key for h in headers)
+    assert tab.page.evaluate("Object.values(localStorage)") == []
+    assert key in tab.page.evaluate("Object.values(sessionStorage)")
+
+
+def test_an_annotator_labels_three_passages_with_the_keyboard_only(
+    tab: Tab, served: Served
+) -> None:
+    key_id, key = annotator(served)
+    use_key(tab, served, key, "random")
+    page = tab.page
+    passage = shown(tab)
+    stored = served.store.annotation.passages([passage])[passage]
+    assert page.inner_text("#text").strip() == stored.text.strip()
+    assert page.inner_text("#doc-title") == stored.doc_title
+    assert page.inner_text("#citation") == stored.citation
+    # The model's scores are on the labels (not blind), with the threshold marked.
+    assert page.locator("#labels .label.has-score").count() == len(LABELS)
+
+    pressed: list[tuple[str, list[str], bool, bool]] = []
+    for label_key, label, flag in PRESSES:
+        page.keyboard.press(label_key)
+        page.keyboard.press(flag)
+        page.keyboard.press("Enter")
+        pressed.append((passage, [label], flag == "t", flag == "c"))
+        passage = next_shown(tab, passage)
+    all_saved(tab, len(PRESSES))
+
+    decisions = served.store.annotation.decisions(annotator=key_id)
+    got = [
+        (d.passage_id, d.labels, d.mentions_trafficking, d.mentions_corruption) for d in decisions
+    ]
+    assert got == pressed
+    assert len({p for p, *_ in pressed}) == len(PRESSES)
+    assert {d.queue for d in decisions} == {"random"}
+    assert all(d.shown_suggestions for d in decisions)
+    assert tab.problems == []
+    assert_key_never_in_a_url(tab, key)
+
+
+def test_going_back_appends_a_new_decision(tab: Tab, served: Served) -> None:
+    key_id, key = annotator(served)
+    use_key(tab, served, key, "random")
+    page = tab.page
+    first = shown(tab)
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    second = next_shown(tab, first)
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    third = next_shown(tab, second)
+    all_saved(tab, 2)
+
+    page.keyboard.press("Backspace")
+    assert next_shown(tab, third) == second
+    # The decision made is on screen again: 2.1 ticked. Change it to 2.2 and a note.
+    assert page.is_checked("#labels .label[data-label='2.1'] input")
+    page.keyboard.press("3")
+    page.keyboard.press("4")
+    page.keyboard.press("n")
+    page.keyboard.type("tc 56 typed in the note, not labels")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    assert next_shown(tab, second) == third
+    all_saved(tab, 3)
+
+    decisions = served.store.annotation.decisions(annotator=key_id)
+    assert [(d.passage_id, d.labels) for d in decisions] == [
+        (first, ["1.2"]),
+        (second, ["2.1"]),
+        (second, ["2.2"]),
+    ]
+    last = decisions[-1]
+    assert last.note == "tc 56 typed in the note, not labels"
+    assert not last.mentions_trafficking and not last.mentions_corruption
+
+
+def test_the_next_passages_are_in_memory_and_more_come_below_three(
+    tab: Tab, served: Served
+) -> None:
+    _, key = annotator(served)
+    use_key(tab, served, key, "random")
+    page = tab.page
+    passage = shown(tab)
+    ahead = int(page.get_attribute("body", "data-ahead") or 0)
+    assert ahead >= 3
+    seen = [passage]
+    # Down to three waiting: every next passage is shown from memory, nothing fetched.
+    for _ in range(ahead - 3):
+        page.keyboard.press("Enter")
+        passage = next_shown(tab, passage)
+        seen.append(passage)
+    assert len(queue_requests(tab)) == 1
+    # Fewer than three left: the page asks for more.
+    with page.expect_request(lambda r: "/v1/annotation/queue" in r.url):
+        page.keyboard.press("Enter")
+    passage = next_shown(tab, passage)
+    seen.append(passage)
+    assert len(set(seen)) == len(seen)
+    all_saved(tab, len(seen) - 1)
+    assert page.is_hidden("#error")
+
+
+def test_the_double_queue_is_blind(tab: Tab, served: Served) -> None:
+    key_id, key = annotator(served)
+    use_key(tab, served, key, "double")
+    page = tab.page
+    passage = shown(tab)
+    assert page.locator("body.blind").count() == 1
+    assert page.locator("#labels .label.has-score").count() == 0
+    assert all(not page.is_visible(f"#labels .label[data-label='{x.id}'] .score") for x in LABELS)
+    others = {d.annotator for d in served.store.annotation.decisions(passage_ids=[passage])}
+    assert others and key_id not in others
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    all_saved(tab, 1)
+    (decision,) = served.store.annotation.decisions(annotator=key_id)
+    assert (decision.passage_id, decision.labels, decision.queue) == (passage, ["5.1"], "double")
+    assert decision.shown_suggestions is False
+
+
+@pytest.mark.parametrize(
+    ("who", "strategy", "doc", "words"),
+    [
+        ("unknown", "random", "", "The API key was refused (the API key is unknown or revoked)"),
+        (
+            "reader",
+            "random",
+            "",
+            "this needs the annotator role or above; this key has the reader role",
+        ),
+        ("annotator", "document", "x" * 300, "The server did not accept the request"),
+        ("annotator", "document", "no-such-document", "no annotation passages for document"),
+    ],
+)
+def test_refusals_are_shown_in_words(
+    tab: Tab, served: Served, who: str, strategy: str, doc: str, words: str
+) -> None:
+    key = "tip_not-a-key" if who == "unknown" else served.keys[who]
+    use_key(tab, served, key, strategy, doc)
+    page = tab.page
+    page.wait_for_selector("#error:not([hidden])")
+    assert words in page.inner_text("#error")
+    assert page.is_hidden("#passage")
+
+
+def test_the_agreement_panel_shows_what_the_api_computes(tab: Tab, served: Served) -> None:
+    _, key = annotator(served)
+    with httpx.Client(base_url=served.url, headers={"X-API-Key": key}, timeout=120) as client:
+        r = client.get("/v1/annotation/agreement")
+    assert r.status_code == 200, r.text
+    expected = r.json()
+    use_key(tab, served, key, "random")
+    page = tab.page
+    page.wait_for_selector("#agreement-table tbody tr")
+    summary = page.inner_text("#agreement-summary")
+    assert f"over {expected['n']} decisions" in summary
+    if expected["alpha"] is not None:
+        assert f"alpha {expected['alpha']:.2f}" in summary
+    rows = page.eval_on_selector_all(
+        "#agreement-table tbody tr", "rows => rows.map(r => r.innerText.split('\\t'))"
+    )
+    assert [row[0] for row in rows] == list(expected["per_label"])
+    for row, (label, kappa) in zip(rows, expected["per_label"].items(), strict=True):
+        shown_kappa = "–" if kappa["kappa"] is None else f"{kappa['kappa']:.2f}"
+        assert row[1:] == [shown_kappa, str(kappa["n"])], label

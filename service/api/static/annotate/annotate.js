@@ -140,7 +140,7 @@
         const fresh = (data.items || []).filter((i) => !known.has(i.passage.id));
         state.ahead.push(...fresh);
         if (fresh.length === 0) state.exhausted = true;
-        body.dataset.ahead = String(state.ahead.length);
+        showAhead();
       })
       .catch((err) => {
         if (generation === state.generation) showError(err.message);
@@ -149,6 +149,11 @@
         if (generation === state.generation) state.fetching = null;
       });
     return state.fetching;
+  }
+
+  // How many passages wait in memory, for whoever watches the page.
+  function showAhead() {
+    body.dataset.ahead = String(state.ahead.length);
   }
 
   async function startQueue() {
@@ -190,6 +195,7 @@
       finished();
       return;
     }
+    showAhead();
     render();
     if (state.ahead.length < LOW_WATER) refill();
   }
