@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 
 from service.annotate.loading import load_jsonl
+from service.annotate.queues import source_link
 from service.api import create_app
 from service.api.routes_annotate_page import CSP, KEY_OF
 from service.classify import Model
@@ -266,6 +267,15 @@ def test_an_annotator_labels_three_passages_with_the_keyboard_only(
     assert page.inner_text("#text").strip() == stored.text.strip()
     assert page.inner_text("#doc-title") == stored.doc_title
     assert page.inner_text("#citation") == stored.citation
+    # Its neighbours in the document, greyed before and after it; the source when linked.
+    before, after = served.store.annotation.neighbours(stored, 2)
+    for where, expected in (("#before", before), ("#after", after)):
+        texts = page.eval_on_selector_all(f"{where} .ctx p", "ps => ps.map(p => p.textContent)")
+        assert texts == [p.text for p in expected]
+    link = source_link(stored)
+    assert page.is_visible("#source") == (link is not None)
+    if link is not None:
+        assert (page.get_attribute("#source", "href") or "").endswith(link)
     # The model's scores are on the labels (not blind), with the threshold marked.
     assert page.locator("#labels .label.has-score").count() == len(LABELS)
 
@@ -381,7 +391,12 @@ def test_the_double_queue_is_blind(tab: Tab, served: Served) -> None:
             "",
             "this needs the annotator role or above; this key has the reader role",
         ),
-        ("annotator", "document", "x" * 300, "The server did not accept the request"),
+        (
+            "annotator",
+            "document",
+            "x" * 300,
+            "The server did not accept the request: the request is not valid: query.document",
+        ),
         ("annotator", "document", "no-such-document", "no annotation passages for document"),
     ],
 )
@@ -416,3 +431,28 @@ def test_the_agreement_panel_shows_what_the_api_computes(tab: Tab, served: Serve
     for row, (label, kappa) in zip(rows, expected["per_label"].items(), strict=True):
         shown_kappa = "–" if kappa["kappa"] is None else f"{kappa['kappa']:.2f}"
         assert row[1:] == [shown_kappa, str(kappa["n"])], label
+
+
+def test_the_document_queue_reads_a_document_in_order_with_its_source(
+    tab: Tab, served: Served
+) -> None:
+    ann = served.store.annotation
+    linked = sorted(
+        (p for p in ann.passages().values() if source_link(p) is not None),
+        key=lambda p: (p.doc_id, p.position),
+    )
+    doc = linked[0].doc_id
+    in_order = ann.document_passages(doc)
+    _, key = annotator(served)
+    use_key(tab, served, key, "document", doc)
+    page = tab.page
+    passage = shown(tab)
+    assert passage == in_order[0].id
+    # The first passage of a document has nothing before it.
+    assert page.locator("#before .ctx").count() == 0
+    link = source_link(in_order[0])
+    assert link is not None and page.is_visible("#source")
+    assert (page.get_attribute("#source", "href") or "") == f"{served.url}/{link}"
+    page.keyboard.press("Enter")
+    assert next_shown(tab, passage) == in_order[1].id
+    assert page.inner_text("#before .ctx p") == in_order[0].text

@@ -56,10 +56,11 @@
 
   function describe(status, problem) {
     const detail = problem && problem.detail ? problem.detail : "";
+    // The detail names the invalid fields already; the list is the fallback.
     const fields = problem && Array.isArray(problem.errors)
-      ? problem.errors.map((e) => `${e.field || e.loc || ""} ${e.message || e.msg || ""}`.trim()).join("; ")
+      ? problem.errors.map((e) => `${[].concat(e.loc || []).join(".")}: ${e.msg || ""}`).join("; ")
       : "";
-    const why = [detail, fields].filter(Boolean).join(": ");
+    const why = detail || fields;
     if (status === 401) return `The API key was refused (${why || "missing, unknown or revoked"}). Enter a valid annotator key.`;
     if (status === 403) return `This key may not do that (${why || "forbidden"}). Annotating needs an annotator or admin key.`;
     if (status === 422) return `The server did not accept the request: ${why || "invalid request"}.`;
