@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import krippendorff
+import numpy as np
 import pytest
 from fastapi import FastAPI
+from sklearn.metrics import cohen_kappa_score
 
 from service.annotate.loading import load_jsonl, position_of
-from service.annotate.records import finals
+from service.annotate.records import finals, passage_of
 from service.annotations import final_labels, load_annotations
 from service.api import create_app
 from service.classify import Model
@@ -255,3 +258,136 @@ def test_the_double_queue_is_blind_and_serves_only_what_others_decided(api: Api)
     # What ann-b decided (in any queue) is not served to ann-b as a second reading.
     mine = {d.passage_id for d in api.store.annotation.decisions(annotator=api.ids["ann-b"])}
     assert mine and not mine & set(_ids(api.queue("ann-b", strategy="double", limit=100)))
+
+
+def test_the_uncertainty_queue_serves_passages_nearest_the_thresholds(
+    api: Api, model: Model
+) -> None:
+    from service.annotate.loading import model_input
+    from service.annotate.queues import SECOND_OPINION, margin
+
+    body = api.queue("ann-a", strategy="uncertainty", limit=10)
+    items = body["items"]
+    assert len(items) == 10 and all(set(i["suggestions"]) == set(LABEL_IDS) for i in items)
+    # Nearest the thresholds by the model's own scores, computed here for every passage.
+    mine = {d.passage_id for d in api.store.annotation.decisions(annotator=api.ids["ann-a"])}
+    todo = [p for p in api.store.annotation.passages().values() if p.id not in mine]
+    scores, _ = model.scorer.scores([model_input(p) for p in todo])
+    margins = sorted(
+        margin(dict(zip(LABEL_IDS, row, strict=True)), model.thresholds) for row in scores
+    )
+    bar = margins[10 * SECOND_OPINION - 1]
+    for item in items:
+        assert margin(item["suggestions"], model.thresholds) <= bar + 1e-4
+    # Far nearer the thresholds than passages at large.
+    assert (
+        max(margin(i["suggestions"], model.thresholds) for i in items) < margins[len(margins) // 2]
+    )
+    # Spread: consecutive items come from different documents while several are in play.
+    docs = [i["passage"]["doc_id"] for i in items]
+    assert len(set(docs)) > 1 and docs[0] != docs[1]
+
+
+def test_a_disagreement_is_queued_for_adjudication_until_it_is_settled(api: Api) -> None:
+    pid = api.queue("ann-a", strategy="random", limit=1, seed=2024)["items"][0]["passage"]["id"]
+    assert api.decide("ann-a", passage_id=pid, labels=["3.3"], queue="random").status_code == 201
+    assert api.decide("ann-b", passage_id=pid, labels=["3.1"], queue="random").status_code == 201
+    ids = _ids(api.queue("admin", strategy="adjudicate", limit=100))
+    assert pid in ids
+    for other in ids:  # every one of them is a real disagreement with no adjudication
+        sets = {
+            (tuple(d.labels), d.mentions_trafficking, d.mentions_corruption)
+            for d in api.store.annotation.decisions(passage_ids=[other])
+        }
+        assert len(sets) > 1
+    r = api.client.post(
+        "/v1/annotation/adjudications",
+        json={"passage_id": pid, "labels": ["3.1", "3.3"], "mentions_trafficking": False,
+              "mentions_corruption": False, "reason": "rules of conduct and gifts both"},
+        headers=api.auth("ann-c"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["annotator"] == api.ids["ann-c"] and r.json()["labels"] == ["3.1", "3.3"]
+    assert pid not in _ids(api.queue("admin", strategy="adjudicate", limit=100))
+    ann = api.store.annotation
+    final = finals(ann.passages([pid]), ann.decisions(passage_ids=[pid]), ann.adjudications())
+    assert final[pid].labels == ("3.1", "3.3") and final[pid].how == "adjudicated"
+
+
+# --- agreement --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def blind_api(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """Passages of the store without their decisions: only what is decided here counts."""
+    gen = _api(model, tmp_path_factory.mktemp("annotate-blind"))
+    found = next(gen)
+    located = load_annotations(ANNOTATIONS)
+    seen: dict[str, Any] = {}
+    for n, item in enumerate(located):
+        a = item.annotation
+        seen.setdefault(a.passage_id, passage_of(a, position_of(a.passage_id, n), None, a.doc))
+    found.store.annotation.add_passages(seen.values())
+    yield found
+    next(gen, None)
+
+
+def _blind_pass() -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """30 passages of the blind second pass, their final labels and the blind reader's."""
+    located = load_annotations(ANNOTATIONS)
+    final = final_labels(located)
+    blind = {
+        x.annotation.passage_id: x.annotation
+        for x in located
+        if x.annotation.annotator.startswith("llm-blind-")
+    }
+    ids = sorted(pid for pid, a in blind.items() if a.labels or final[pid].labels)[:30]
+    return ids, final, blind
+
+
+def test_agreement_is_kappa_per_label_and_alpha_on_blind_decisions(blind_api: Api) -> None:
+    api = blind_api
+    ids, final, blind = _blind_pass()
+    assert len(ids) == 30
+    for pid in ids:
+        f, b = final[pid], blind[pid]
+        r = api.decide(
+            "ann-a", passage_id=pid, labels=list(f.labels), queue="double",
+            mentions_trafficking=f.mentions_trafficking, mentions_corruption=f.mentions_corruption,
+        )  # fmt: skip
+        assert r.status_code == 201 and r.json()["shown_suggestions"] is False
+        r = api.decide(
+            "ann-b", passage_id=pid, labels=b.labels, queue="random", shown_suggestions=False,
+            mentions_trafficking=b.mentions_trafficking, mentions_corruption=b.mentions_corruption,
+        )  # fmt: skip
+        assert r.status_code == 201
+    # A third reading that saw the suggestions does not count.
+    for pid in ids[:10]:
+        assert (
+            api.decide("ann-c", passage_id=pid, labels=["6.1"], queue="random").status_code == 201
+        )
+
+    got = api.client.get("/v1/annotation/agreement", headers=api.auth("reader")).json()
+    assert got["n"] == 30
+    pair = f"{min(api.ids['ann-a'], api.ids['ann-b'])}|{max(api.ids['ann-a'], api.ids['ann-b'])}"
+    assert list(got["pairs"]) == [pair] and got["pairs"][pair]["n"] == 30
+    first, second = (final, blind) if api.ids["ann-a"] < api.ids["ann-b"] else (blind, final)
+    imperfect = False
+    for label in LABEL_IDS:
+        a = [label in first[pid].labels for pid in ids]
+        b = [label in second[pid].labels for pid in ids]
+        imperfect |= a != b
+        assert got["per_label"][label]["n"] == 30
+        kappa = got["per_label"][label]["kappa"]
+        assert got["pairs"][pair]["per_label"][label] == kappa
+        if len(set(a) | set(b)) == 1:
+            assert kappa is None  # neither reader used the label (or both always did)
+        else:
+            assert kappa == pytest.approx(cohen_kappa_score(a, b)), label
+    assert imperfect
+    data = np.array(
+        [[float(label in src[pid].labels) for pid in ids for label in LABEL_IDS]
+         for src in (first, second)]
+    )  # fmt: skip
+    expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+    assert got["alpha"] == pytest.approx(expected) and 0 < got["alpha"] < 1

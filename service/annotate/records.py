@@ -179,7 +179,7 @@ def finals(
     decisions: Iterable[Decision],
     adjudications: Iterable[Adjudication] = (),
 ) -> dict[str, Final]:
-    """The final labels of every decided passage, by the store's one rule."""
+    """The final labels of every decided passage of ``passages``, by the store's one rule."""
     rows: list[Decision | Adjudication] = [*decisions, *adjudications]
-    lines = [as_line(passages[r.passage_id], r) for r in rows]
+    lines = [as_line(passages[r.passage_id], r) for r in rows if r.passage_id in passages]
     return final_labels(lines)
