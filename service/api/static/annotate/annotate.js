@@ -176,8 +176,11 @@
     body.dataset.strategy = strategy;
     body.classList.toggle("blind", strategy === "double");
     body.dataset.state = "loading";
+    $("passage").hidden = true;
+    $("empty").hidden = false;
+    $("empty").textContent = `Loading the ${strategy} queue…`;
     await refill();
-    advance();
+    if (state.strategy === strategy && state.seen.length === 0) advance();
   }
 
   // Show the next passage: the next one seen before (after going back), else the
