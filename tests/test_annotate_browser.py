@@ -412,6 +412,13 @@ def test_refusals_are_shown_in_words(
     page.wait_for_selector("#error:not([hidden])")
     assert words in page.inner_text("#error")
     assert page.is_hidden("#passage")
+    # A refused key opens no queue; a refused queue says so where the passage would be.
+    empty = (
+        "Enter an annotator key, choose a queue and load it."
+        if who == "unknown"
+        else "The queue could not be loaded: see the message above."
+    )
+    assert page.inner_text("#empty") == empty
 
 
 def test_the_agreement_panel_shows_what_the_api_computes(tab: Tab, served: Served) -> None:

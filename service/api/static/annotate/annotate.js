@@ -30,6 +30,7 @@
     ahead: [],
     fetching: null,
     exhausted: false,
+    failed: false,
     generation: 0,
     saved: 0,
     pending: 0,
@@ -134,6 +135,7 @@
     if (state.fetching || state.exhausted || !state.strategy) return state.fetching;
     const generation = state.generation;
     const limit = state.ahead.length + 1 + BATCH;
+    state.failed = false;
     state.fetching = api(queuePath(limit))
       .then((data) => {
         if (generation !== state.generation) return;
@@ -144,7 +146,9 @@
         showAhead();
       })
       .catch((err) => {
-        if (generation === state.generation) showError(err.message);
+        if (generation !== state.generation) return;
+        state.failed = true;
+        showError(err.message);
       })
       .finally(() => {
         if (generation === state.generation) state.fetching = null;
@@ -171,7 +175,7 @@
     showError("");
     Object.assign(state, {
       strategy, document: documentId || null, seen: [], pos: -1, ahead: [],
-      fetching: null, exhausted: false, generation: state.generation + 1,
+      fetching: null, exhausted: false, failed: false, generation: state.generation + 1,
     });
     body.dataset.strategy = strategy;
     body.classList.toggle("blind", strategy === "double");
@@ -179,8 +183,9 @@
     $("passage").hidden = true;
     $("empty").hidden = false;
     $("empty").textContent = `Loading the ${strategy} queue…`;
+    const generation = state.generation;
     await refill();
-    if (state.strategy === strategy && state.seen.length === 0) advance();
+    if (state.generation === generation) advance();
   }
 
   // Show the next passage: the next one seen before (after going back), else the
@@ -193,7 +198,10 @@
       state.pos = state.seen.length - 1;
     } else if (state.fetching) {
       body.dataset.state = "loading";
-      state.fetching.then(() => (state.ahead.length ? advance() : finished()));
+      const generation = state.generation;
+      state.fetching.then(() => {
+        if (generation === state.generation) (state.ahead.length ? advance : finished)();
+      });
       return;
     } else {
       finished();
@@ -208,9 +216,9 @@
     body.dataset.state = "done";
     $("passage").hidden = true;
     $("empty").hidden = false;
-    $("empty").textContent = state.seen.length
-      ? "This queue has no more passages for you."
-      : "This queue has no passages for you.";
+    if (state.failed) $("empty").textContent = "The queue could not be loaded: see the message above.";
+    else if (state.seen.length) $("empty").textContent = "This queue has no more passages for you.";
+    else $("empty").textContent = "This queue has no passages for you.";
   }
 
   // --- showing a passage ------------------------------------------------------------
