@@ -448,6 +448,93 @@ def annotations_load(
     )
 
 
+class InterchangeFormat(StrEnum):
+    label_studio = "label-studio"
+    prodigy = "prodigy"
+    doccano = "doccano"
+    tipscan = "tipscan"
+
+
+FormatOption = Annotated[
+    InterchangeFormat,
+    typer.Option(
+        "--format", help="label-studio (JSON tasks), prodigy, doccano or tipscan (JSONL)."
+    ),
+]
+
+
+@annotations_app.command(
+    "export",
+    cls=PlainUsage,
+    help=(
+        "Write every decision and adjudication of the service's database as Label Studio "
+        "tasks, Prodigy or doccano JSONL, or lines of the annotation store (tipscan).\n\n"
+        "Example:\n\n    tipscan annotations export --format label-studio --out tasks.json"
+    ),
+)
+def annotations_export(
+    fmt: FormatOption,
+    out: Annotated[str, typer.Option("--out", help="File to write ('-': stdout).")] = "-",
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+    models: ModelsOption = None,
+) -> None:
+    from .annotate.interchange import export
+    from .classify import default_model_name
+
+    target = _annotation_store(db, data_dir)
+    try:
+        text = export(target, fmt.value, default_model_name(_models_dir(models)))
+    finally:
+        target.close()
+    if out == "-":
+        typer.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _usage(f"--out {out}: cannot write ({exc.strerror or exc})")
+    typer.echo(f"written: {out}", err=True)
+
+
+@annotations_app.command(
+    "import",
+    cls=PlainUsage,
+    help=(
+        "Import decisions from a Label Studio, Prodigy, doccano or tipscan file into the "
+        "service's database: all of them, or nothing when a line is malformed (the line is "
+        "named).\n\nExample:\n\n    tipscan annotations import tasks.json --format label-studio"
+    ),
+)
+def annotations_import(
+    path: Annotated[str, typer.Argument(metavar="FILE", help="The file to import.")],
+    fmt: FormatOption,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    from .annotate.interchange import import_file
+    from .errors import TipscanError
+
+    if not Path(path).is_file():
+        _usage(f"{path}: no such file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        _usage(f"{path}: not UTF-8 text")
+    target = _annotation_store(db, data_dir)
+    try:
+        got = import_file(target, text, fmt.value)
+    except TipscanError as exc:
+        _fail(type(exc)(f"{path}: {exc.message}"))
+    finally:
+        target.close()
+    typer.echo(
+        f"{got.decisions} decisions ({got.decisions_added} new), {got.adjudications} "
+        f"adjudications ({got.adjudications_added} new) on {got.passages} passages "
+        f"({got.passages_added} new)"
+    )
+
+
 # --- classification -----------------------------------------------------------
 
 

@@ -391,3 +391,35 @@ def test_agreement_is_kappa_per_label_and_alpha_on_blind_decisions(blind_api: Ap
     )  # fmt: skip
     expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
     assert got["alpha"] == pytest.approx(expected) and 0 < got["alpha"] < 1
+
+
+@pytest.mark.parametrize("fmt", ["label-studio", "prodigy", "doccano", "tipscan"])
+def test_export_and_import_over_http(blind_api: Api, fmt: str) -> None:
+    api = blind_api
+    assert api.decide("ann-a", passage_id=_blind_pass()[0][0], labels=["5.1"], queue="random")
+    r = api.client.get("/v1/annotation/export", params={"format": fmt}, headers=api.auth("ann-a"))
+    assert r.status_code == 200 and r.text
+    assert "attachment" in r.headers["content-disposition"]
+    before = api.store.annotation.counts()
+    back = api.client.post(
+        "/v1/annotation/import", params={"format": fmt}, content=r.content,
+        headers=api.auth("ann-b"),
+    )  # fmt: skip
+    assert back.status_code == 201, back.text
+    body = back.json()
+    assert body["decisions"] == before["decisions"] and body["decisions_added"] == 0
+    lines = r.text.splitlines()
+    lines[2] = lines[2].replace('"5.1"', '"5.9"', 1) if '"5.1"' in lines[2] else lines[2][:-5]
+    bad = api.client.post(
+        "/v1/annotation/import", params={"format": fmt}, content="\n".join(lines).encode(),
+        headers=api.auth("ann-b"),
+    )  # fmt: skip
+    assert assert_problem(bad, 422, "invalid-input")["detail"].startswith("line 3:")
+    assert_problem(
+        api.client.post(
+            "/v1/annotation/import", params={"format": fmt}, content=r.content,
+            headers=api.auth("reader"),
+        ),
+        403, "forbidden",
+    )  # fmt: skip
+    assert api.store.annotation.counts() == before

@@ -76,16 +76,8 @@ def load_jsonl(store: Store, root: Path | str, manifests: Sequence[Path] = ()) -
         rows.append(row_of(line, queue=item.path.stem))
     decisions = [r for r in rows if isinstance(r, Decision)]
     adjudications = [r for r in rows if isinstance(r, Adjudication)]
-    ann = store.annotation
-    added = ann.add_passages(passages.values())
-    return Loaded(
-        passages=len(passages),
-        decisions=len(decisions),
-        adjudications=len(adjudications),
-        passages_added=added,
-        decisions_added=ann.add_decisions(decisions),
-        adjudications_added=ann.add_adjudications(adjudications),
-    )
+    added = store.annotation.add_all(passages.values(), decisions, adjudications)
+    return Loaded(len(passages), len(decisions), len(adjudications), *added)
 
 
 def sync_results(store: Store) -> int:

@@ -168,10 +168,10 @@ class Queues:
     ) -> list[AnnotationPassage]:
         ann = self.store.annotation
         if strategy == "random":
-            everything = ann.passages()
-            ids = sorted(i for i in everything if i not in done)
+            ids = [i for i in ann.passage_ids() if i not in done]
             chosen = random.Random(seed).sample(ids, min(limit, len(ids)))
-            return [everything[i] for i in chosen]
+            found = ann.passages(chosen)
+            return [found[i] for i in chosen]
         if strategy == "double":
             readers: dict[str, set[str]] = defaultdict(set)
             for d in decisions:
@@ -191,12 +191,19 @@ class Queues:
         raise InvalidRequest(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
 
     def _uncertain(self, limit: int, done: set[str]) -> list[AnnotationPassage]:
-        everything = self.store.annotation.passages()
-        todo = [p for p in everything.values() if p.id not in done]
-        scores = ensure_suggestions(self.store, self.model, todo)
+        ann = self.store.annotation
+        ids = [i for i in ann.passage_ids() if i not in done]
+        scores = ann.suggestions(self.model.name)
+        missing = [i for i in ids if len(scores.get(i, {})) < len(LABEL_IDS)]
+        if missing:
+            scores.update(
+                ensure_suggestions(self.store, self.model, list(ann.passages(missing).values()))
+            )
         t = self.model.thresholds
-        ranked = sorted(todo, key=lambda p: (margin(scores[p.id], t), p.id))
-        pool = ranked[: max(limit * SECOND_OPINION, limit)]
+        ranked = sorted(ids, key=lambda i: (margin(scores[i], t), i))
+        pool_ids = ranked[: max(limit * SECOND_OPINION, limit)]
+        found = ann.passages(pool_ids)
+        pool = [found[i] for i in pool_ids]
         other = second_model(self.models_root, self.model.name)
         if other is not None and pool:
             differ = disagreement(self.store, self.model, other, pool)

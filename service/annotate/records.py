@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -147,7 +147,8 @@ def row_of(line: Annotation, queue: str) -> Decision | Adjudication:
 
     The readers of the JSONL store never saw model output, so its decisions are blind.
     """
-    ident = decision_id(line.passage_id, line.annotator, line.source, line.created_at)
+    at = line.created_at.astimezone(UTC) if line.created_at.tzinfo else line.created_at
+    ident = decision_id(line.passage_id, line.annotator, line.source, at)
     if line.source == "review":
         return Adjudication(
             id=ident,
@@ -157,7 +158,7 @@ def row_of(line: Annotation, queue: str) -> Decision | Adjudication:
             mentions_corruption=line.mentions_corruption,
             annotator=line.annotator,
             reason=line.note,
-            at=line.created_at,
+            at=at,
         )
     return Decision(
         id=ident,
@@ -170,7 +171,7 @@ def row_of(line: Annotation, queue: str) -> Decision | Adjudication:
         queue=queue,
         source=line.source,
         note=line.note,
-        at=line.created_at,
+        at=at,
     )
 
 

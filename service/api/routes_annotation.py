@@ -6,14 +6,14 @@ readers may see the labels and the agreement, and get 403 on everything else.
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from ..annotate import agreement
+from ..annotate import agreement, interchange
 from ..annotate.queues import Queues, Strategy
-from ..annotate.records import Adjudication, Decision
+from ..annotate.records import Adjudication, Decision, decision_id
 from ..classify import models_dir
 from ..errors import InvalidRequest
 from ..labels import FLAGS, LABELS
@@ -27,6 +27,7 @@ from .schemas_annotation import (
     AgreementOut,
     DecisionIn,
     DecisionOut,
+    ImportOut,
     LabelInfo,
     LabelKappaOut,
     LabelsOut,
@@ -73,9 +74,9 @@ def queue(
 @router.post("/decisions", status_code=201, summary="Record a decision on a passage")
 def decide(body: DecisionIn, who: Annotator, store: StoreDep) -> DecisionOut:
     _known_passage(store, body.passage_id)
-    shown = body.shown_suggestions
+    shown, at = body.shown_suggestions, now()
     decision = Decision(
-        id=secrets.token_hex(16),
+        id=decision_id(body.passage_id, who.key_id, "manual", at),
         passage_id=body.passage_id,
         labels=body.labels,
         mentions_trafficking=body.mentions_trafficking,
@@ -85,7 +86,7 @@ def decide(body: DecisionIn, who: Annotator, store: StoreDep) -> DecisionOut:
         queue=body.queue,
         source="manual",
         note=body.note or "",
-        at=now(),
+        at=at,
     )
     store.annotation.add_decisions([decision])
     return DecisionOut.of(decision)
@@ -94,15 +95,16 @@ def decide(body: DecisionIn, who: Annotator, store: StoreDep) -> DecisionOut:
 @router.post("/adjudications", status_code=201, summary="Settle a passage annotators disagree on")
 def adjudicate(body: AdjudicationIn, who: Annotator, store: StoreDep) -> AdjudicationOut:
     _known_passage(store, body.passage_id)
+    at = now()
     row = Adjudication(
-        id=secrets.token_hex(16),
+        id=decision_id(body.passage_id, who.key_id, "review", at),
         passage_id=body.passage_id,
         labels=body.labels,
         mentions_trafficking=body.mentions_trafficking,
         mentions_corruption=body.mentions_corruption,
         annotator=who.key_id,
         reason=body.reason,
-        at=now(),
+        at=at,
     )
     store.annotation.add_adjudications([row])
     return AdjudicationOut.of(row)
@@ -122,3 +124,30 @@ def get_agreement(_who: Reader, store: StoreDep) -> AgreementOut:
         alpha=report.alpha,
         n=report.n,
     )
+
+
+@router.get("/export", summary="Every decision and adjudication, as Label Studio, Prodigy, "
+            "doccano or tipscan JSONL")  # fmt: skip
+def export(
+    _who: Annotator, store: StoreDep, model: ModelDep, format: interchange.Format
+) -> Response:
+    body = interchange.export(store, format, model.name)
+    name = f"annotations-{format}{interchange.SUFFIX[format]}"
+    return Response(
+        body,
+        media_type=interchange.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/import", status_code=201, summary="Import a file of decisions (all or nothing)")
+async def import_decisions(
+    request: Request, _who: Annotator, store: StoreDep, format: interchange.Format
+) -> ImportOut:
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("the file is not UTF-8 text") from None
+    got = await run_in_threadpool(interchange.import_file, store, text, format)
+    return ImportOut(format=format, **vars(got))

@@ -28,6 +28,31 @@ def _new(c: Connection, column: Any, ids: Sequence[str]) -> set[str]:
     return set(ids) - have
 
 
+def _insert_passages(c: Connection, passages: list[AnnotationPassage]) -> int:
+    rows = {p.id: p for p in passages}
+    new = _new(c, annotation_passages.c.id, list(rows))
+    when = now()
+    values = [
+        {**p.model_dump(), "heading": json.dumps(p.heading), "created_at": when}
+        for i, p in rows.items()
+        if i in new
+    ]
+    if values:
+        c.execute(insert(annotation_passages), values)
+    return len(values)
+
+
+def _insert_new(c: Connection, table: Any, rows: Sequence[Decision | Adjudication]) -> int:
+    by_id = {r.id: r for r in rows}
+    new = _new(c, table.c.id, list(by_id))
+    values = [
+        {**r.model_dump(), "labels": json.dumps(r.labels)} for i, r in by_id.items() if i in new
+    ]
+    if values:
+        c.execute(insert(table), values)
+    return len(values)
+
+
 def _passage(row: Any) -> AnnotationPassage:
     data = dict(row._mapping)
     data.pop("created_at", None)
@@ -51,18 +76,8 @@ class Annotations:
 
     def add_passages(self, passages: Iterable[AnnotationPassage]) -> int:
         """Add the passages not yet stored; the number added."""
-        rows = {p.id: p for p in passages}
-        when = now()
         with self.db.write() as c:
-            new = _new(c, annotation_passages.c.id, list(rows))
-            values = [
-                {**rows[i].model_dump(), "heading": json.dumps(rows[i].heading), "created_at": when}
-                for i in rows
-                if i in new
-            ]
-            if values:
-                c.execute(insert(annotation_passages), values)
-        return len(values)
+            return _insert_passages(c, list(passages))
 
     def passages(self, ids: Sequence[str] | None = None) -> dict[str, AnnotationPassage]:
         """The passages with these ids (all of them when None), by id."""
@@ -76,6 +91,12 @@ class Annotations:
                     chunk = list(ids[i : i + _CHUNK])
                     rows += c.execute(q.where(annotation_passages.c.id.in_(chunk))).all()
         return {r.id: _passage(r) for r in rows}
+
+    def passage_ids(self) -> list[str]:
+        """Every passage id, sorted."""
+        with self.db.read() as c:
+            q = select(annotation_passages.c.id).order_by(annotation_passages.c.id)
+            return list(c.execute(q).scalars())
 
     def document_passages(self, doc: str) -> list[AnnotationPassage]:
         """Every passage of a document (by sha256 or manifest id), in document order."""
@@ -129,38 +150,44 @@ class Annotations:
         t = suggestions
         q = select(t.c.passage_id, t.c.label, t.c.score).where(t.c.model == model).order_by(t.c.id)
         out: dict[str, dict[str, float]] = {}
+        rows: list[tuple[str, str, float]] = []
         with self.db.read() as c:
+            # Raw tuples, fetched at once: a full table is 18 rows per passage.
             if ids is None:
-                rows = list(c.execute(q))
+                rows = [tuple(r) for r in c.execute(q).fetchall()]
             else:
-                rows = []
                 for i in range(0, len(ids), _CHUNK):
-                    rows += c.execute(q.where(t.c.passage_id.in_(list(ids[i : i + _CHUNK])))).all()
-        for r in rows:
-            out.setdefault(r.passage_id, {})[r.label] = r.score
+                    chunk = q.where(t.c.passage_id.in_(list(ids[i : i + _CHUNK])))
+                    rows += [tuple(r) for r in c.execute(chunk).fetchall()]
+        for pid, label, score in rows:
+            out.setdefault(pid, {})[label] = score
         return out
 
     # --- decisions and adjudications -----------------------------------------------
 
     def add_decisions(self, rows: Iterable[Decision]) -> int:
         """Add the decisions not yet stored (by id); the number added."""
-        return self._add(decisions, list(rows))
+        with self.db.write() as c:
+            return _insert_new(c, decisions, list(rows))
 
     def add_adjudications(self, rows: Iterable[Adjudication]) -> int:
-        return self._add(adjudications, list(rows))
-
-    def _add(self, table: Any, rows: list[Decision] | list[Adjudication]) -> int:
-        by_id = {r.id: r for r in rows}
         with self.db.write() as c:
-            new = _new(c, table.c.id, list(by_id))
-            values = [
-                {**r.model_dump(), "labels": json.dumps(r.labels)}
-                for r in by_id.values()
-                if r.id in new
-            ]
-            if values:
-                c.execute(insert(table), values)
-        return len(values)
+            return _insert_new(c, adjudications, list(rows))
+
+    def add_all(
+        self,
+        passages: Iterable[AnnotationPassage],
+        decided: Iterable[Decision],
+        adjudicated: Iterable[Adjudication],
+    ) -> tuple[int, int, int]:
+        """Passages, decisions and adjudications in one transaction: all of them or none.
+        Rows already stored (by id) are skipped; the numbers added."""
+        with self.db.write() as c:
+            return (
+                _insert_passages(c, list(passages)),
+                _insert_new(c, decisions, list(decided)),
+                _insert_new(c, adjudications, list(adjudicated)),
+            )
 
     def decisions(
         self, *, annotator: str | None = None, passage_ids: Sequence[str] | None = None
