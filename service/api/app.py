@@ -13,6 +13,7 @@ from ..jobs import WorkerPool
 from ..settings import Settings
 from ..store import Store
 from . import (
+    routes_annotate_page,
     routes_annotation,
     routes_classify,
     routes_corpora,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         routes_keys,
         routes_models,
         routes_annotation,
+        routes_annotate_page,
     ):
         app.include_router(module.router)
     return app
