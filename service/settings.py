@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("models_dir", "TIPSCAN_MODELS")
     )
     engine: EngineName = DEFAULT_ENGINE
+    corpus_dir: Path | None = Field(
+        default=None,
+        description="folder whose MANIFEST paths the annotation store names (source links)",
+    )
     # How often idle workers look for jobs queued by another process.
     poll_s: float = Field(default=1.0, gt=0)
 

@@ -3,6 +3,7 @@ adjudications, agreement, roles and problems (a temporary SQLite store per modul
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,11 +59,11 @@ class Api:
         return self.client.post("/v1/annotation/decisions", json=body, headers=self.auth(who))
 
 
-WHO = ("reader", "ann-a", "ann-b", "ann-c", "admin")
+WHO = ("reader", "ann-a", "ann-b", "ann-c", "ann-src", "admin")
 
 
 def _api(model: Model, data: Path) -> Iterator[Api]:
-    settings = Settings.load(data_dir=data, workers=1, poll_s=0.2)
+    settings = Settings.load(data_dir=data, workers=1, poll_s=0.2, corpus_dir=ROOT / "corpus")
     app = create_app(settings, model=model)
     with TestClient(app) as client:
         store: Store = app.state.store
@@ -175,8 +176,8 @@ def test_the_document_queue_serves_a_document_in_order_and_not_what_was_decided(
         and items[1]["context"]["before"][-1]["id"] == (items[0]["passage"]["id"])
     )
     assert items[0]["context"]["source"] == (
-        "corpus/brb/trafficking-in-persons-prevention-bill-2016.pdf#page="
-        f"{items[0]['passage']['page']}"
+        f"/v1/annotation/passages/{items[0]['passage']['id']}/source"
+        f"#page={items[0]['passage']['page']}"
     )
     for item in items[:2]:
         r = api.decide("ann-a", passage_id=item["passage"]["id"], labels=[], queue="document")
@@ -423,3 +424,26 @@ def test_export_and_import_over_http(blind_api: Api, fmt: str) -> None:
         403, "forbidden",
     )  # fmt: skip
     assert api.store.annotation.counts() == before
+
+
+# --- sources ----------------------------------------------------------------------
+
+
+def test_a_passage_links_to_its_source_file_at_its_page(api: Api) -> None:
+    """A passage of the Barbados bill opens the shipped PDF at the passage's page, fetched
+    with the key in a header; a document the service does not hold is a 404 problem."""
+    item = api.queue("ann-src", strategy="document", document=TIP_BILL, limit=1)["items"][0]
+    p = api.store.annotation.passages([item["passage"]["id"]])[item["passage"]["id"]]
+    link = item["context"]["source"]
+    assert link == f"/v1/annotation/passages/{p.id}/source#page={p.page}"
+    r = api.client.get(link.split("#")[0], headers=api.auth("reader"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert hashlib.sha256(r.content).hexdigest() == p.doc_id
+    assert api.client.get(link.split("#")[0]).status_code == 401
+    # The Canadian Extradition Act is in the annotation store, not in corpus/.
+    elsewhere = next(
+        x for x in api.store.annotation.passages().values()
+        if x.source and not (ROOT / "corpus" / x.source).is_file()
+    )  # fmt: skip
+    r = api.client.get(f"/v1/annotation/passages/{elsewhere.id}/source", headers=api.auth("reader"))
+    assert_problem(r, 404, "not-found")

@@ -4,6 +4,7 @@ the real app served by uvicorn on a free port, with a temporary SQLite store."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import socket
 import threading
@@ -62,7 +63,7 @@ def served(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     """The app on 127.0.0.1 and a port the OS chose, the project's annotation store loaded
     into its database, and one key per role."""
     data = tmp_path_factory.mktemp("annotate-data")
-    settings = Settings.load(data_dir=data, workers=1, poll_s=0.2)
+    settings = Settings.load(data_dir=data, workers=1, poll_s=0.2, corpus_dir=ROOT / "corpus")
     app = create_app(settings, model=model)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -447,10 +448,14 @@ def test_the_document_queue_reads_a_document_in_order_with_its_source(
     tab: Tab, served: Served
 ) -> None:
     ann = served.store.annotation
+    # A document shipped in corpus/, so that its source can be opened.
     linked = sorted(
-        (p for p in ann.passages().values() if source_link(p) is not None),
+        (
+            p for p in ann.passages().values()
+            if source_link(p) is not None and p.source and (ROOT / "corpus" / p.source).is_file()
+        ),
         key=lambda p: (p.doc_id, p.position),
-    )
+    )  # fmt: skip
     doc = linked[0].doc_id
     in_order = ann.document_passages(doc)
     _, key = annotator(served)
@@ -462,7 +467,16 @@ def test_the_document_queue_reads_a_document_in_order_with_its_source(
     assert page.locator("#before .ctx").count() == 0
     link = source_link(in_order[0])
     assert link is not None and page.is_visible("#source")
-    assert (page.get_attribute("#source", "href") or "") == f"{served.url}/{link}"
+    assert (page.get_attribute("#source", "href") or "") == f"{served.url}{link}"
+    # Opening it fetches the file with the key in a header and shows what came back.
+    with page.context.expect_page() as opened:
+        page.click("#source")
+    shown_source = opened.value
+    shown_source.wait_for_url(re.compile(r"^blob:"), timeout=15_000)
+    assert shown_source.url.startswith("blob:")
+    assert key not in shown_source.url
+    shown_source.close()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
     page.keyboard.press("Enter")
     assert next_shown(tab, passage) == in_order[1].id
     assert page.inner_text("#before .ctx p") == in_order[0].text

@@ -29,6 +29,7 @@ from ..classify import Model, list_models, load_model
 from ..errors import InvalidRequest, NotFound
 from ..labels import LABEL_IDS
 from ..store import Store
+from . import sources
 from .loading import ensure_suggestions, sync_results
 from .records import AnnotationPassage, Decision
 
@@ -50,16 +51,8 @@ class QueueItem:
 
 
 def source_link(p: AnnotationPassage) -> str | None:
-    """A relative link to where the passage can be read: the service's document, or the
-    corpus file (at the page, for a PDF)."""
-    if not p.source:
-        return None
-    if p.source.startswith("/"):
-        return p.source
-    if "/" not in p.source and "." not in p.source:
-        return None  # a manifest id or bare name: nothing to link to
-    link = f"corpus/{p.source}"
-    return f"{link}#page={p.page}" if p.source.lower().endswith(".pdf") else link
+    """A link to where the passage can be read (see :mod:`service.annotate.sources`)."""
+    return sources.link(p)
 
 
 def _interleave(groups: Iterable[Sequence[AnnotationPassage]]) -> Iterator[AnnotationPassage]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..annotate import agreement, interchange
 from ..annotate.queues import Queues, Strategy
 from ..annotate.records import Adjudication, Decision, decision_id
+from ..annotate.sources import source_file
 from ..classify import models_dir
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, NotFound
 from ..labels import FLAGS, LABELS
 from ..store.db import now
 from .auth import Annotator, Reader
@@ -53,6 +55,21 @@ def labels(_who: Reader) -> LabelsOut:
         ],
         flags=list(FLAGS),
     )
+
+
+@router.get(
+    "/passages/{passage_id}/source",
+    summary="The file a passage was read from (PDF viewers honour #page=N)",
+    response_class=FileResponse,
+)
+def passage_source(
+    passage_id: str, _who: Reader, store: StoreDep, settings: SettingsDep
+) -> FileResponse:
+    found = store.annotation.passages([passage_id]).get(passage_id)
+    if found is None:
+        raise NotFound(f"no passage {passage_id!r} in the annotation store")
+    path, media = source_file(store, found, settings.corpus_dir)
+    return FileResponse(path, media_type=media, content_disposition_type="inline")
 
 
 @router.get("/queue", summary="The next passages to read from a queue")

@@ -267,6 +267,7 @@
     $("source").hidden = !source;
     if (source) $("source").href = source;
     else $("source").removeAttribute("href");
+    $("source").dataset.href = source || "";
     $("heading").textContent = headingText(passage.heading);
     $("citation").textContent = passage.citation || "";
     $("position").textContent = `(${state.pos + 1} of ${state.seen.length + state.ahead.length}${state.exhausted ? "" : "+"}, ${state.strategy})`;
@@ -493,6 +494,30 @@
   });
   $("strategy").addEventListener("change", () => {
     body.dataset.queueChoice = $("strategy").value;
+  });
+  // The source needs the key, which never goes in a URL: fetch it with the header and
+  // open what came back (a PDF viewer honours the #page of the link).
+  $("source").addEventListener("click", async (event) => {
+    event.preventDefault();
+    const href = $("source").dataset.href;
+    if (!href) return;
+    const [path, page] = href.split("#");
+    const opened = window.open("", "_blank");
+    try {
+      const response = await fetch(path, {
+        headers: { "X-API-Key": getKey() || "" }, credentials: "omit", cache: "no-store",
+      });
+      if (!response.ok) {
+        let problem = null;
+        try { problem = await response.json(); } catch (err) { problem = null; }
+        throw new ApiError(response.status, describe(response.status, problem));
+      }
+      const url = URL.createObjectURL(await response.blob());
+      if (opened) opened.location.href = page ? `${url}#${page}` : url;
+    } catch (err) {
+      if (opened) opened.close();
+      showError(err.message);
+    }
   });
   $("help-open").addEventListener("click", () => openHelp(true));
   $("help-close").addEventListener("click", () => openHelp(false));
