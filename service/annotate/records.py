@@ -59,39 +59,39 @@ class AnnotationPassage(Record):
     source: str | None = Field(default=None, description="corpus path or file name")
 
 
-class Decision(Record):
+# What a decision and an adjudication both record about the passage (and a store line too).
+LABELLED = ("passage_id", "labels", "mentions_trafficking", "mentions_corruption")
+# The passage as a store line describes it.
+PASSAGE_FIELDS = ("doc_id", "doc", "doc_title", "doc_type", "language", "page", "citation",
+                  "heading", "text")  # fmt: skip
+
+
+class Labelled(Record):
+    """One reader's labels and flags for a passage, as recorded: who and when."""
+
     id: str
     passage_id: str
     labels: list[str]
     mentions_trafficking: bool
     mentions_corruption: bool
     annotator: str
+    at: Timestamp
+
+    @field_validator("labels")
+    @classmethod
+    def _known(cls, labels: list[str]) -> list[str]:
+        return check_labels(labels)
+
+
+class Decision(Labelled):
     shown_suggestions: bool
     queue: str
     source: DecisionSource = "manual"
     note: str = ""
-    at: Timestamp
-
-    @field_validator("labels")
-    @classmethod
-    def _known(cls, labels: list[str]) -> list[str]:
-        return check_labels(labels)
 
 
-class Adjudication(Record):
-    id: str
-    passage_id: str
-    labels: list[str]
-    mentions_trafficking: bool
-    mentions_corruption: bool
-    annotator: str
+class Adjudication(Labelled):
     reason: str
-    at: Timestamp
-
-    @field_validator("labels")
-    @classmethod
-    def _known(cls, labels: list[str]) -> list[str]:
-        return check_labels(labels)
 
 
 def decision_id(passage_id: str, annotator: str, source: str, at: datetime) -> str:
@@ -103,18 +103,8 @@ def as_line(passage: AnnotationPassage, row: Decision | Adjudication) -> Annotat
     review = isinstance(row, Adjudication)
     return Annotation(
         passage_id=passage.id,
-        doc_id=passage.doc_id,
-        doc=passage.doc,
-        doc_title=passage.doc_title,
-        doc_type=passage.doc_type,
-        language=passage.language,
-        page=passage.page,
-        citation=passage.citation,
-        heading=passage.heading,
-        text=passage.text,
-        labels=row.labels,
-        mentions_trafficking=row.mentions_trafficking,
-        mentions_corruption=row.mentions_corruption,
+        **passage.model_dump(include=set(PASSAGE_FIELDS)),
+        **row.model_dump(include=set(LABELLED) - {"passage_id"}),
         annotator=row.annotator,
         created_at=row.at,
         source="review" if review else row.source,  # type: ignore[union-attr]
@@ -127,15 +117,7 @@ def passage_of(
 ) -> AnnotationPassage:
     return AnnotationPassage(
         id=line.passage_id,
-        doc_id=line.doc_id,
-        doc=line.doc,
-        doc_title=line.doc_title,
-        doc_type=line.doc_type,
-        language=line.language,
-        page=line.page,
-        citation=line.citation,
-        heading=line.heading,
-        text=line.text,
+        **line.model_dump(include=set(PASSAGE_FIELDS)),
         position=position,
         country=country,
         source=source,
@@ -148,30 +130,16 @@ def row_of(line: Annotation, queue: str) -> Decision | Adjudication:
     The readers of the JSONL store never saw model output, so its decisions are blind.
     """
     at = line.created_at.astimezone(UTC) if line.created_at.tzinfo else line.created_at
-    ident = decision_id(line.passage_id, line.annotator, line.source, at)
+    common = {
+        "id": decision_id(line.passage_id, line.annotator, line.source, at),
+        **line.model_dump(include=set(LABELLED)),
+        "annotator": line.annotator,
+        "at": at,
+    }
     if line.source == "review":
-        return Adjudication(
-            id=ident,
-            passage_id=line.passage_id,
-            labels=line.labels,
-            mentions_trafficking=line.mentions_trafficking,
-            mentions_corruption=line.mentions_corruption,
-            annotator=line.annotator,
-            reason=line.note,
-            at=at,
-        )
+        return Adjudication(**common, reason=line.note)
     return Decision(
-        id=ident,
-        passage_id=line.passage_id,
-        labels=line.labels,
-        mentions_trafficking=line.mentions_trafficking,
-        mentions_corruption=line.mentions_corruption,
-        annotator=line.annotator,
-        shown_suggestions=False,
-        queue=queue,
-        source=line.source,
-        note=line.note,
-        at=at,
+        **common, shown_suggestions=False, queue=queue, source=line.source, note=line.note
     )
 
 

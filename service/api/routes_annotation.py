@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..annotate import agreement, interchange
 from ..annotate.queues import Queues, Strategy
-from ..annotate.records import Adjudication, Decision, decision_id
+from ..annotate.records import LABELLED, Adjudication, Decision, decision_id
 from ..annotate.sources import source_file
 from ..classify import models_dir
 from ..errors import InvalidRequest, NotFound
@@ -25,10 +25,8 @@ from .deps import ModelDep, SettingsDep, StoreDep
 from .problems import PROBLEM_RESPONSES
 from .schemas_annotation import (
     AdjudicationIn,
-    AdjudicationOut,
     AgreementOut,
     DecisionIn,
-    DecisionOut,
     ImportOut,
     LabelInfo,
     LabelKappaOut,
@@ -89,15 +87,12 @@ def queue(
 
 
 @router.post("/decisions", status_code=201, summary="Record a decision on a passage")
-def decide(body: DecisionIn, who: Annotator, store: StoreDep) -> DecisionOut:
+def decide(body: DecisionIn, who: Annotator, store: StoreDep) -> Decision:
     _known_passage(store, body.passage_id)
     shown, at = body.shown_suggestions, now()
     decision = Decision(
         id=decision_id(body.passage_id, who.key_id, "manual", at),
-        passage_id=body.passage_id,
-        labels=body.labels,
-        mentions_trafficking=body.mentions_trafficking,
-        mentions_corruption=body.mentions_corruption,
+        **body.model_dump(include=set(LABELLED)),
         annotator=who.key_id,
         shown_suggestions=(body.queue != "double") if shown is None else shown,
         queue=body.queue,
@@ -106,25 +101,22 @@ def decide(body: DecisionIn, who: Annotator, store: StoreDep) -> DecisionOut:
         at=at,
     )
     store.annotation.add_decisions([decision])
-    return DecisionOut.of(decision)
+    return decision
 
 
 @router.post("/adjudications", status_code=201, summary="Settle a passage annotators disagree on")
-def adjudicate(body: AdjudicationIn, who: Annotator, store: StoreDep) -> AdjudicationOut:
+def adjudicate(body: AdjudicationIn, who: Annotator, store: StoreDep) -> Adjudication:
     _known_passage(store, body.passage_id)
     at = now()
     row = Adjudication(
         id=decision_id(body.passage_id, who.key_id, "review", at),
-        passage_id=body.passage_id,
-        labels=body.labels,
-        mentions_trafficking=body.mentions_trafficking,
-        mentions_corruption=body.mentions_corruption,
+        **body.model_dump(include=set(LABELLED)),
         annotator=who.key_id,
         reason=body.reason,
         at=at,
     )
     store.annotation.add_adjudications([row])
-    return AdjudicationOut.of(row)
+    return row
 
 
 @router.get(

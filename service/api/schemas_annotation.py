@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..annotate.queues import QueueItem, Strategy
-from ..annotate.records import Adjudication, Decision, check_labels
+from ..annotate.records import check_labels
 
 
 class PassageView(BaseModel):
@@ -84,41 +82,8 @@ class DecisionIn(_Labelled):
     )
 
 
-class DecisionOut(BaseModel):
-    id: str
-    passage_id: str
-    labels: list[str]
-    mentions_trafficking: bool
-    mentions_corruption: bool
-    annotator: str
-    shown_suggestions: bool
-    queue: str
-    source: str
-    note: str
-    at: datetime
-
-    @classmethod
-    def of(cls, d: Decision) -> DecisionOut:
-        return cls.model_validate(d.model_dump())
-
-
 class AdjudicationIn(_Labelled):
     reason: str = Field(min_length=1, max_length=4000)
-
-
-class AdjudicationOut(BaseModel):
-    id: str
-    passage_id: str
-    labels: list[str]
-    mentions_trafficking: bool
-    mentions_corruption: bool
-    annotator: str
-    reason: str
-    at: datetime
-
-    @classmethod
-    def of(cls, a: Adjudication) -> AdjudicationOut:
-        return cls.model_validate(a.model_dump())
 
 
 class LabelInfo(BaseModel):
