@@ -9,8 +9,8 @@ shards; each configuration runs ``score_corpus`` in this process, repeated
   (``--executor dask --workers N``), started and closed by each run.
 
 Each run is cut in three by the progress callback: start-up (hashing the
-files, loading the model, forking the pool or starting the cluster and loading
-the model on its workers: paid once per run), scoring (first report to the last
+files, loading the model, forking the pool or starting the cluster, whose new
+processes import the stack and load the model: paid once per run), scoring (first report to the last
 document's), and teardown (closing the pool or cluster). Pages are each scored
 document's page count from the coverage; rates are over scoring time, and over
 the whole run.
@@ -84,6 +84,13 @@ def main() -> None:
     files = sorted(expand_paths([args.corpus]))[: args.limit]
     if not files:
         raise SystemExit(f"{args.corpus}: no documents")
+    # Imports paid here, untimed, so that the first configuration is not charged for them
+    # (a cluster's workers are new processes: they import the stack in their start-up).
+    from service.classify import find_model
+    from service.segment import prepare
+
+    find_model().load()
+    prepare()
     runs: dict[str, list[dict[str, float]]] = {f"{e} {w}": [] for e, w in CONFIGS}
     for rep in range(args.repeat):
         for executor, workers in CONFIGS:
