@@ -65,6 +65,11 @@ class Engine(StrEnum):
     pdfplumber = "pdfplumber"
 
 
+class Executor(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tipscan {__version__}")
@@ -817,12 +822,19 @@ def models_default(
         "in the report with its reason, the others are still scored, and the exit code is "
         "1. With --meta, each document gets its title, type and country from the manifest; "
         "--country then keeps that country's documents only. Documents from several "
-        "countries are also reported country by country, side by side (compare.csv).\n\n"
+        "countries are also reported country by country, side by side (compare.csv). "
+        "Each document's outcome is recorded in --out's shards/ folder as it finishes; a run "
+        "that was stopped resumes there, scoring only what is left. --executor dask scores "
+        "on a Dask cluster (a local one of --workers processes, or --scheduler's); on a "
+        "cluster, the documents must be on a filesystem every worker sees at the same path."
+        "\n\n"
         + examples(
             "tipscan score corpus/brb --country BRB --meta corpus/MANIFEST.csv \\",
             "    --out brb/",
             "tipscan score corpus/ --meta corpus/MANIFEST.csv --out report/",
             "tipscan score laws/ plans/ --country NLD --out nld/",
+            "tipscan score /shared/corpus --out report/ --executor dask \\",
+            "    --scheduler tcp://scheduler:8786",
         )
     ),
 )
@@ -855,7 +867,27 @@ def score(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", min=1, metavar="N", help="Parallel extractions (default: all cores)."
+            "--workers",
+            min=1,
+            metavar="N",
+            help="Worker processes, local or in the local Dask cluster (default: all cores).",
+        ),
+    ] = None,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            "--executor",
+            help="Where documents are scored: the local process pool, or a Dask cluster "
+            "(needs tipscan[dask]).",
+        ),
+    ] = Executor.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="With --executor dask: the scheduler of a running cluster "
+            "(tcp://HOST:8786); without it, a local cluster is started.",
         ),
     ] = None,
     cache: Annotated[
@@ -880,6 +912,7 @@ def score(
     from .progress import progress_reporter
     from .report import write_reports
     from .report.countries import countries_phrase
+    from .shards import ShardStore
 
     # Everything the caller typed is checked before any document or model is read.
     try:
@@ -889,6 +922,7 @@ def score(
         _fail(exc)
     if Path(out).exists() and not Path(out).is_dir():
         _usage(f"--out {out}: is a file; give a folder for the reports")
+    _check_executor(executor, scheduler)
     files = _input_files(paths)
     if code and meta_map:
         files = _select_country(files, paths, meta_map, code)
@@ -897,21 +931,32 @@ def score(
         ref = find_model(model, _models_dir(models))
     except TipscanError as exc:
         _fail(exc)
+    shards = ShardStore(Path(out))
+    try:
+        shards.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _usage(f"--out {out}: cannot write ({exc.strerror or exc})")
     stats = RunStats()
-    with progress_reporter() as report:
-        coverage = score_corpus(
-            files,
-            ref,
-            country=code,
-            meta=meta_map,
-            options=ExtractOptions(
-                engine=engine.value, limits=replace(DEFAULT_LIMITS, timeout_s=timeout)
-            ),
-            workers=workers,
-            cache=None if no_cache else Path(cache) if cache else default_cache_dir(),
-            progress=report,
-            stats=stats,
-        )
+    try:
+        with progress_reporter() as report:
+            coverage = score_corpus(
+                files,
+                ref,
+                country=code,
+                meta=meta_map,
+                options=ExtractOptions(
+                    engine=engine.value, limits=replace(DEFAULT_LIMITS, timeout_s=timeout)
+                ),
+                workers=workers,
+                cache=None if no_cache else Path(cache) if cache else default_cache_dir(),
+                progress=report,
+                stats=stats,
+                executor="dask" if executor is Executor.dask else "local",
+                scheduler=scheduler,
+                shards=shards,
+            )
+    except TipscanError as exc:  # the cluster went away, or a model unusable on it
+        _fail(exc)
     for failure in coverage.failures:
         _err(f"{failure.path}: {failure.message}")
     if not coverage.documents:
@@ -924,6 +969,7 @@ def score(
         _usage(f"--out {out}: cannot write the reports ({exc.strerror or exc})")
     c = coverage.corpus
     covered = sum(1 for v in c.labels.values() if v.covered)
+    resumed = f", {stats.shard_hits} of them from this --out's shards" if stats.shard_hits else ""
     where = (
         f" from {countries_phrase(coverage)}"
         if len(coverage.countries) > 1
@@ -933,7 +979,7 @@ def score(
     )
     typer.echo(
         f"{len(coverage.documents)} documents scored{where} ({stats.cache_hits} from the "
-        f"cache), {len(coverage.failures)} failed; {covered} of 18 labels covered; "
+        f"cache{resumed}), {len(coverage.failures)} failed; {covered} of 18 labels covered; "
         + "; ".join(
             f"{k}: {'n/a' if v.passed is None else 'pass' if v.passed else 'FAIL'}"
             for k, v in c.checks.items()
@@ -942,6 +988,26 @@ def score(
     typer.echo("written: " + ", ".join(str(p) for p in written))
     if coverage.failures:
         raise typer.Exit(FAILED)
+
+
+def _check_executor(executor: Executor, scheduler: str | None) -> None:
+    """Usage errors of --executor and --scheduler, found before any document is read."""
+    if scheduler is not None and executor is not Executor.dask:
+        _usage("--scheduler goes with --executor dask")
+    if executor is not Executor.dask:
+        return
+    from .dask_executor import check_scheduler, dask_missing
+
+    missing = dask_missing()
+    if missing:
+        _usage(missing)
+    if scheduler is not None:
+        from .errors import TipscanError
+
+        try:
+            check_scheduler(scheduler)
+        except TipscanError as exc:
+            _fail(exc)
 
 
 def _select_country(files: list[Path], paths: list[str], meta: dict, code: str) -> list[Path]:

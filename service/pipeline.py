@@ -4,10 +4,12 @@
 the API's jobs and everything else: extract and segment it (in a bounded
 child, through the extraction cache), resolve its title and type, classify
 its passages and compute its coverage. :func:`score_corpus` runs it over many
-files in a warm pool (:mod:`.workpool`) and keeps each document's coverage in
-a result cache keyed by the document's hash, the model and what the caller
-said of the document, so a second run over an unchanged corpus reads results
-instead of computing them (and loads no model).
+files in a warm pool (:mod:`.workpool`) or on a Dask cluster
+(:mod:`.dask_executor`) and keeps each document's coverage in a result cache
+keyed by the document's hash, the model and what the caller said of the
+document, so a second run over an unchanged corpus reads results instead of
+computing them (and loads no model); a run with an output folder also records
+each outcome there as it arrives (:mod:`.shards`), so a stopped run resumes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -41,6 +43,8 @@ from .model import (
     PassageInput,
     Prediction,
 )
+from .shards import ShardStore
+from .workpool import Task, run_tasks
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # Passages classified at a time (and between two progress reports of a document).
@@ -93,6 +97,7 @@ class ExtractOptions:
 class RunStats:
     cache_hits: int = 0
     cache_misses: int = 0
+    shard_hits: int = 0  # of the cache hits, those read from the run's shards
     extracted: list[str] = field(default_factory=list)
 
 
@@ -316,6 +321,9 @@ def result_key(
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
+Executor = Literal["local", "dask"]
+
+
 def score_corpus(
     paths: Iterable[str | Path],
     model: ModelRef,
@@ -327,10 +335,19 @@ def score_corpus(
     cache: Path | None = None,
     progress: Progress | None = None,
     stats: RunStats | None = None,
+    executor: Executor = "local",
+    scheduler: str | None = None,
+    shards: ShardStore | None = None,
 ) -> Coverage:
-    """Score every document under ``paths``; failures are listed, not raised."""
-    from .workpool import Task, run_tasks
+    """Score every document under ``paths``; failures are listed, not raised.
 
+    ``executor`` runs the documents left to score in the local warm pool or on a
+    Dask cluster (``scheduler``'s, or a LocalCluster of ``workers`` processes);
+    both give the same coverage. With ``shards`` (the run's record in its output
+    folder, see :mod:`.shards`), each document is first looked up there, then in the
+    result cache, and each outcome is recorded as it arrives, whichever the
+    executor: recording costs one small file per document, and so a run that was
+    stopped resumes where it was, with the local pool as with a cluster."""
     files = [str(f) for f in expand_paths(paths)]
     meta = meta or {}
     stats = stats if stats is not None else RunStats()
@@ -347,17 +364,26 @@ def score_corpus(
         hints = lookup_hints(meta, f, sha)
         if country and not hints.country:
             hints = hints.model_copy(update={"country": country})
-        key = result_key(sha, options, model.name, hints, f) if cache else None
-        hit = _read_result(cache, key) if cache and key else None
-        if hit is not None:
+        key = result_key(sha, options, model.name, hints, f)
+        if shards is not None and (recorded := shards.read(sha, key)) is not None:
+            results[f] = recorded
+            stats.cache_hits += 1
+            stats.shard_hits += 1
+        elif cache is not None and (hit := _read_result(cache, key)) is not None:
             results[f] = hit
             stats.cache_hits += 1
+            if shards is not None:
+                shards.write(sha, key, hit)
         else:
             todo.append(Task(path=f, sha=sha, hints=hints, result_key=key))
     if todo:
         started = lambda: say("score", len(results), len(files))  # noqa: E731
-        for task, outcome in run_tasks(todo, model, options, cache, workers, started):
+        for task, outcome in _run(
+            todo, model, options, cache, workers, started, executor, scheduler
+        ):
             results[task.path] = outcome
+            if shards is not None and task.result_key:
+                shards.write(task.sha, task.result_key, outcome)
             if isinstance(outcome, DocumentCoverage):
                 stats.cache_misses += 1
                 stats.extracted.append(task.path)
@@ -367,6 +393,24 @@ def score_corpus(
     documents = [r for f in files if isinstance(r := results[f], DocumentCoverage)]
     failures = [r for f in files if isinstance(r := results[f], Failure)]
     return cover_corpus(documents, failures, model.name, model.meta, country=country)
+
+
+def _run(
+    tasks: list[Task],
+    model: ModelRef,
+    options: ExtractOptions,
+    cache: Path | None,
+    workers: int | None,
+    started: Callable[[], None],
+    executor: Executor,
+    scheduler: str | None,
+) -> Iterator[tuple[Task, DocumentCoverage | Failure]]:
+    """The tasks' outcomes as they finish, from the executor chosen."""
+    if executor == "dask":
+        from .dask_executor import run_tasks_dask
+
+        return run_tasks_dask(tasks, model, options, cache, workers, started, scheduler=scheduler)
+    return run_tasks(tasks, model, options, cache, workers, started)
 
 
 def _read_result(cache: Path, key: str) -> DocumentCoverage | None:

@@ -41,13 +41,22 @@ class Task:
 _inherited: dict[str, object] = {}
 
 
-def _score(
-    task: Task, model: Model, options: ExtractOptions, cache: Path | None
+def score_task(
+    task: Task,
+    model: Model,
+    options: ExtractOptions,
+    cache: Path | None,
+    base: Path | None = None,
 ) -> DocumentCoverage | Failure:
+    """One task, file to coverage; the file's failure is returned, not raised.
+
+    A relative ``task.path`` is read from ``base`` (default: the current folder) and
+    still cited as given, so that where the work runs never changes the report."""
     from .pipeline import classify_document, extract_document, write_result
 
+    source = Path(base, task.path) if base is not None else Path(task.path)
     try:
-        extraction, _cached = extract_document(Path(task.path), options, cache, sha=task.sha)
+        extraction, _cached = extract_document(source, options, cache, sha=task.sha)
         coverage = classify_document(extraction, model, hints=task.hints, name=task.path).coverage
     except TipscanError as exc:
         return Failure(path=task.path, code=exc.code, message=exc.message)
@@ -60,7 +69,7 @@ def _work(task: Task) -> DocumentCoverage | Failure:
     model = _inherited["model"]
     options = _inherited["options"]
     cache = _inherited["cache"]
-    return _score(task, model, options, cache)  # type: ignore[arg-type]
+    return score_task(task, model, options, cache)  # type: ignore[arg-type]
 
 
 def run_tasks(
@@ -83,7 +92,7 @@ def run_tasks(
     if n == 1 or os.name != "posix":
         started()
         for task in tasks:
-            yield task, _score(task, model, options, cache)
+            yield task, score_task(task, model, options, cache)
         return
     _inherited.update(model=model, options=options, cache=cache)
     left = {t.path: t for t in tasks}
@@ -106,4 +115,4 @@ def run_tasks(
     # A worker that died (killed, out of memory) broke the pool: what it left undone
     # runs here, each file still in its own bounded child.
     for task in list(left.values()):
-        yield task, _score(task, model, options, cache)
+        yield task, score_task(task, model, options, cache)
