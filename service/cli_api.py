@@ -99,6 +99,15 @@ def serve(
         int | None,
         typer.Option("--max-pages", help="Most pages a document may have [env TIPSCAN_MAX_PAGES]."),
     ] = None,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-scheduler",
+            metavar="tcp://HOST:PORT",
+            help="Score the jobs on this Dask cluster [env TIPSCAN_DASK_SCHEDULER; here]. Its "
+            "workers must see --data-dir at the same path.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     import uvicorn
@@ -116,11 +125,16 @@ def serve(
         models_dir=models,
         max_upload_mb=max_upload_mb,
         max_pages=max_pages,
+        dask_scheduler=dask_scheduler,
     )
     # Checked here, so that a missing model or store is one line, not a failed start-up trace.
     try:
         loaded = load_model(settings.model, models_dir(settings.models_dir))
         Store.open(settings.db_url, settings.data_dir).close()
+        if settings.dask_scheduler:
+            from .dask_executor import check_scheduler
+
+            check_scheduler(settings.dask_scheduler)
     except TipscanError as exc:
         _err(exc.message)
         raise typer.Exit(USAGE) from None
@@ -129,7 +143,12 @@ def serve(
         raise typer.Exit(USAGE) from None
     typer.echo(
         f"tipscan: serving on http://{host}:{port} (API docs at /docs); model {loaded.name}; "
-        f"store {settings.db_url}; files in {settings.data_dir}",
+        f"store {settings.db_url}; files in {settings.data_dir}"
+        + (
+            f"; jobs on the Dask cluster at {settings.dask_scheduler}"
+            if settings.dask_scheduler
+            else ""
+        ),
         err=True,
     )
     uvicorn.run(create_app(settings, model=loaded), host=host, port=port, log_level=log_level)
@@ -192,7 +211,8 @@ def register(app: typer.Typer) -> None:
             "Examples:\n\n"
             "    tipscan serve\n\n"
             "    tipscan serve --host 0.0.0.0 --port 8080 --workers 4\n\n"
-            "    TIPSCAN_DB=postgresql+psycopg://db/tipscan tipscan serve"
+            "    TIPSCAN_DB=postgresql+psycopg://db/tipscan tipscan serve\n\n"
+            "    tipscan serve --dask-scheduler tcp://scheduler:8786 --workers 16"
         ),
     )(serve)
     keys_app = typer.Typer(

@@ -8,7 +8,8 @@ once, computes the document's coverage and stores everything in one
 transaction. A job's results are written only at its end, so a server killed
 mid-job leaves the job ``running`` with nothing half-written;
 :meth:`WorkerPool.start` puts such jobs back in the queue before the first
-worker starts.
+worker starts. With ``TIPSCAN_DASK_SCHEDULER`` set, the workers hand each
+claimed document to that Dask cluster instead (:mod:`.jobs_dask`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ import sys
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from .classify import Model
 from .errors import InternalError, NotFound, TipscanError
 from .pipeline import DocumentHints, ExtractOptions, score_document
 from .settings import Settings
 from .store import DocumentSummary, JobRecord, Store
+
+if TYPE_CHECKING:
+    from .jobs_dask import DaskScorer
 
 log = logging.getLogger("tipscan.jobs")
 
@@ -71,10 +76,20 @@ class WorkerPool:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.cluster: DaskScorer | None = None
 
     def start(self) -> None:
+        """Connect to the Dask cluster (if one is set; an unreachable one is a
+        :class:`~.errors.SettingsError`), queue again what a stopped server left
+        running, then start the threads."""
         from .segment import prepare
 
+        if self.settings.dask_scheduler:
+            from .jobs_dask import DaskScorer
+
+            self.cluster = DaskScorer(
+                self.settings.dask_scheduler, self.model, topic=f"tipscan-progress-{self._id}"
+            )
         guard_children()
         prepare()  # built once here, not in every extraction child
         queued, failed = self.store.recover_jobs()
@@ -99,6 +114,8 @@ class WorkerPool:
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+        if self.cluster is not None:
+            self.cluster.close()
 
     def alive(self) -> int:
         return sum(t.is_alive() for t in self._threads)
@@ -115,7 +132,7 @@ class WorkerPool:
                 self._wake.clear()
                 continue
             try:
-                run_job(self.store, self.model, self.settings, job, worker)
+                run_job(self.store, self.model, self.settings, job, worker, self.cluster)
             except Exception:
                 log.exception("job %s failed on an internal error", job.id)
                 try:
@@ -127,8 +144,16 @@ class WorkerPool:
                     log.exception("cannot record the failure of job %s", job.id)
 
 
-def run_job(store: Store, model: Model, settings: Settings, job: JobRecord, worker: str) -> None:
-    """Score one claimed job's document (:func:`~.pipeline.score_document`) and store it."""
+def run_job(
+    store: Store,
+    model: Model,
+    settings: Settings,
+    job: JobRecord,
+    worker: str,
+    cluster: DaskScorer | None = None,
+) -> None:
+    """Score one claimed job's document (:func:`~.pipeline.score_document`, here or on
+    the ``cluster``) and store it."""
     doc = store.get_document(job.document_id)
     if doc is None:
         store.fail_job(job.id, worker, NotFound.code, "the document was deleted")
@@ -139,15 +164,34 @@ def run_job(store: Store, model: Model, settings: Settings, job: JobRecord, work
     options = ExtractOptions(
         engine=settings.engine, limits=settings.limits, max_memory=settings.max_memory
     )
+    progress = lambda done, total: store.set_progress(job.id, worker, done, total)  # noqa: E731
     try:
-        scored = score_document(
-            store.files.path(doc.id),
-            model,
-            hints=hints,
-            name=doc.filename,
-            options=options,
-            progress=lambda done, total: store.set_progress(job.id, worker, done, total),
-        )
+        if cluster is None:
+            scored = score_document(
+                store.files.path(doc.id),
+                model,
+                hints=hints,
+                name=doc.filename,
+                options=options,
+                progress=progress,
+            )
+        else:
+            from .jobs_dask import ClusterLost
+
+            try:
+                scored = cluster.score(
+                    job.id,
+                    job.attempts,
+                    store.files.path(doc.id),
+                    name=doc.filename,
+                    hints=hints,
+                    options=options,
+                    progress=progress,
+                )
+            except ClusterLost as exc:
+                log.warning("job %s: the Dask cluster went away (%s); queued again", job.id, exc)
+                store.release_job(job.id, worker)
+                return
     except TipscanError as exc:
         store.fail_job(job.id, worker, exc.code, exc.message)
         return

@@ -377,6 +377,9 @@ def score_corpus(
         else:
             todo.append(Task(path=f, sha=sha, hints=hints, result_key=key))
     if todo:
+        # Largest files first: a long document started last would leave the other
+        # workers idle at the end of the run (file size stands in for its work).
+        todo.sort(key=lambda t: os.path.getsize(t.path), reverse=True)
         started = lambda: say("score", len(results), len(files))  # noqa: E731
         for task, outcome in _run(
             todo, model, options, cache, workers, started, executor, scheduler

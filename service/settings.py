@@ -4,7 +4,8 @@ Each setting ``name`` is read from ``TIPSCAN_<NAME>`` (pydantic-settings), with
 three shorter names kept: ``TIPSCAN_DB`` (a SQLAlchemy URL for the store,
 ``postgresql+psycopg://...`` for PostgreSQL), ``TIPSCAN_JOB_TIMEOUT`` and
 ``TIPSCAN_MODELS`` (the models folder). ``TIPSCAN_DATA_DIR`` is where uploaded
-files (and, by default, the SQLite store) live.
+files (and, by default, the SQLite store) live. ``TIPSCAN_DASK_SCHEDULER`` hands
+the jobs to a Dask cluster.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     corpus_dir: Path | None = Field(
         default=None,
         description="folder whose MANIFEST paths the annotation store names (source links)",
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="tcp://HOST:PORT of a Dask scheduler: jobs are scored on its cluster",
     )
     # How often idle workers look for jobs queued by another process.
     poll_s: float = Field(default=1.0, gt=0)

@@ -188,6 +188,9 @@ class Store:
         (queued, failed). Call it before any worker starts."""
         return self.jobs.recover_jobs()
 
+    def release_job(self, job_id: str, worker: str) -> bool:
+        return self.jobs.release_job(job_id, worker)
+
     def set_progress(self, job_id: str, worker: str, done: int, total: int | None) -> None:
         self.jobs.set_progress(job_id, worker, done, total)
 

@@ -70,6 +70,19 @@ def _end(c: Connection, job_id: str, doc_id: str, state: str, **values: Any) -> 
     )
 
 
+def _requeue(c: Connection, job_id: str, doc_id: str) -> None:
+    c.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(state="queued", worker=None, pages_done=0, updated_at=now())
+    )
+    c.execute(
+        update(documents)
+        .where(documents.c.id == doc_id, documents.c.job_id == job_id)
+        .values(status="queued")
+    )
+
+
 def _owned(c: Connection, job_id: str, worker: str) -> Any:
     return c.execute(
         select(jobs.c.document_id, jobs.c.pages_total).where(
@@ -145,18 +158,19 @@ class Jobs:
                     )  # fmt: skip
                     failed += 1
                     continue
-                c.execute(
-                    update(jobs)
-                    .where(jobs.c.id == row.id)
-                    .values(state="queued", worker=None, pages_done=0, updated_at=now())
-                )
-                c.execute(
-                    update(documents)
-                    .where(documents.c.id == row.document_id, documents.c.job_id == row.id)
-                    .values(status="queued")
-                )
+                _requeue(c, row.id, row.document_id)
                 queued += 1
         return queued, failed
+
+    def release_job(self, job_id: str, worker: str) -> bool:
+        """Put a job this worker holds back in the queue (the cluster it was handed to went
+        away; no fault of the document's). False if the job is no longer this worker's."""
+        with self.db.write() as c:
+            row = _owned(c, job_id, worker)
+            if row is None:
+                return False
+            _requeue(c, job_id, row.document_id)
+        return True
 
     def set_progress(self, job_id: str, worker: str, done: int, total: int | None) -> None:
         with self.db.write() as c:
@@ -218,8 +232,9 @@ class Jobs:
                 )
             )  # fmt: skip
             c.execute(update(documents).where(documents.c.id == row.document_id).values(**document))
+            pages = summary.page_count or row.pages_total or 0
             _end(
-                c, job_id, row.document_id, "done", pages_done=row.pages_total or 0,
+                c, job_id, row.document_id, "done", pages_done=pages, pages_total=pages,
                 error_code=None, error=None,
             )  # fmt: skip
         return True

@@ -1,0 +1,137 @@
+"""The API's jobs on a Dask cluster (``TIPSCAN_DASK_SCHEDULER``): scored there, with the
+same coverage as here, and still finished after the server is killed and restarted."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TIP_BILL, corpus_file
+from tests.test_api import (
+    Server,
+    _assert_no_process_left,
+    _headers,
+    _upload,
+    _wait_for_a_running_job,
+    wait_for_job,
+)
+
+pytest.importorskip("distributed")
+
+# Two documents of the sample corpus/ other than TIP_BILL (which another test uploads).
+PAIR = (
+    "brb/prevention-of-corruption-bill-2021.pdf",
+    "lka/saarc-trafficking-convention-act-2005.pdf",
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A one-worker LocalCluster whose scheduler runs in this process."""
+    import dask
+    from distributed import LocalCluster
+
+    with (
+        dask.config.set({"distributed.worker.daemon": False}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def server(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("dask-server-data"))
+    srv.env["TIPSCAN_DASK_SCHEDULER"] = cluster.scheduler_address
+    srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _ran_on_cluster(cluster: Any) -> int:
+    """Job tasks the cluster has computed (keys ``tipscan-job-...``; a task's counts are
+    its transitions, so each computed one went into ``memory`` once)."""
+    prefix = cluster.scheduler.task_prefixes.get("tipscan-job")
+    return 0 if prefix is None else int(prefix.state_counts.get("memory", 0))
+
+
+def test_a_job_is_scored_on_the_cluster_as_it_would_be_here(
+    server: Server, cluster: Any, tmp_path: Path
+) -> None:
+    from service.classify import load_model
+    from service.pipeline import DocumentHints, score_document
+
+    before = _ran_on_cluster(cluster)
+    body = _upload(server, TIP_BILL)
+    client = server.client
+    assert client is not None
+    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
+    job = wait_for_job(get, body["job"]["id"], deadline_s=120)
+    assert job["state"] == "done", job
+    assert job["progress"]["pages_done"] == job["progress"]["pages_total"] == 26
+    assert _ran_on_cluster(cluster) == before + 1
+    there = get(f"/v1/documents/{body['document']['id']}/coverage").json()
+    path = corpus_file(TIP_BILL)
+    here = score_document(
+        path, load_model(), hints=DocumentHints(origin="given"), name=path.name
+    ).coverage
+    assert there == json.loads(here.model_dump_json(by_alias=True))
+
+
+def test_a_file_the_cluster_cannot_read_fails_its_job_with_the_reason(server: Server) -> None:
+    client = server.client
+    assert client is not None
+    # A PDF cut short: the worker's bounded child says why, and the job records it.
+    data = corpus_file(TIP_BILL).read_bytes()[:20_000]
+    r = client.post(
+        "/v1/documents",
+        files={"file": ("cut.pdf", data, "application/pdf")},
+        headers=_headers(server),
+    )
+    assert r.status_code == 202, r.text
+    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
+    job = wait_for_job(get, r.json()["job"]["id"], deadline_s=120)
+    assert job["state"] == "failed" and job["error"]["code"] == "corrupt-document", job
+
+
+def test_a_job_on_the_cluster_survives_a_killed_server(server: Server) -> None:
+    """kill -9 while the cluster scores a job; the restarted server submits it again."""
+    uploaded = [_upload(server, rel) for rel in PAIR]
+    job_ids = [u["job"]["id"] for u in uploaded]
+    running = _wait_for_a_running_job(server, job_ids)
+    assert running is not None, "every job ended before one was seen running"
+    port = server.port
+    server.stop(signal.SIGKILL)
+    _assert_no_process_left(port)
+    server.start()
+    client = server.client
+    assert client is not None
+    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
+    for job_id in job_ids:
+        job = wait_for_job(get, job_id, deadline_s=180)
+        assert job["state"] == "done", job
+    assert get(f"/v1/jobs/{running}").json()["attempts"] >= 2
+    for u in uploaded:
+        cov = get(f"/v1/documents/{u['document']['id']}/coverage")
+        assert cov.status_code == 200 and set(cov.json()["labels"])
+
+
+def test_serve_refuses_an_unreachable_scheduler(tmp_path: Path) -> None:
+    srv = Server(tmp_path)
+    srv.env["TIPSCAN_DASK_SCHEDULER"] = "tcp://127.0.0.1:9"
+    import subprocess
+
+    from tests.test_api import _tipscan
+
+    out = subprocess.run(
+        [*_tipscan(), "serve", "--port", "0"], env=srv.env, capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "tcp://127.0.0.1:9" in out.stderr and "Dask scheduler" in out.stderr
