@@ -134,7 +134,8 @@ def serve(
         if settings.dask_scheduler:
             from .dask_executor import check_scheduler
 
-            check_scheduler(settings.dask_scheduler)
+            given = "--dask-scheduler" if dask_scheduler else "TIPSCAN_DASK_SCHEDULER"
+            check_scheduler(settings.dask_scheduler, given=given)
     except TipscanError as exc:
         _err(exc.message)
         raise typer.Exit(USAGE) from None

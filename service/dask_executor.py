@@ -141,8 +141,9 @@ def score_on_worker(
         )
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
-    """A client of the scheduler at ``address``; SchedulerUnreachable when there is none."""
+def connect(address: str, timeout: float = CONNECT_TIMEOUT, given: str = "--scheduler") -> Client:
+    """A client of the scheduler at ``address``; SchedulerUnreachable when there is none
+    (its message names the address as ``given``: the flag or variable it came from)."""
     from distributed import Client
     from distributed.comm.addressing import get_address_host_port, normalize_address
 
@@ -150,20 +151,22 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Client:
         get_address_host_port(normalize_address(address))
     except ValueError as exc:
         raise SchedulerUnreachable(
-            f"--scheduler {address}: not a scheduler address ({exc}); give tcp://HOST:PORT"
+            f"{given} {address}: not a scheduler address ({exc}); give tcp://HOST:PORT"
         ) from None
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except Exception as exc:  # refused, timed out, a malformed address
         raise SchedulerUnreachable(
-            f"--scheduler {address}: cannot reach a Dask scheduler there within "
+            f"{given} {address}: cannot reach a Dask scheduler there within "
             f"{timeout:g} s ({type(exc).__name__}: {exc})"
         ) from None
 
 
-def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+def check_scheduler(
+    address: str, timeout: float = CONNECT_TIMEOUT, given: str = "--scheduler"
+) -> None:
     """Raise SchedulerUnreachable unless a scheduler answers at ``address``."""
-    connect(address, timeout).close()
+    connect(address, timeout, given).close()
 
 
 @contextmanager

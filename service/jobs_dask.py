@@ -79,7 +79,7 @@ class DaskScorer:
         from .classify import ModelRef
         from .dask_executor import ModelPlugin, connect
 
-        self.client: Client = connect(address)
+        self.client: Client = connect(address, given="the Dask scheduler")
         self.model_name = model.name
         self.topic = topic
         self._progress: dict[str, tuple[int, int]] = {}
