@@ -1,15 +1,19 @@
 """Shared fixtures: the real corpus, extraction cached per test session, one loaded model,
-one scored sample run; tests marked ``ocr`` skip where tesseract is not installed."""
+one scored sample run, a fresh store database per backend; tests marked ``ocr`` skip where
+tesseract is not installed."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.databases import BACKENDS, fresh_database
 
 if TYPE_CHECKING:
     from service.model import Coverage, DocumentCoverage
@@ -128,3 +132,11 @@ def sample_run(model_ref, tmp_path_factory: pytest.TempPathFactory) -> SampleRun
     cov1 = score_corpus([folder], model_ref, cache=cache_dir, workers=2, stats=first)
     cov2 = score_corpus([folder], model_ref, cache=cache_dir, workers=2, stats=second)
     return SampleRun(folder, cache_dir, cov1, cov2, first, second)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store database on each backend: a SQLite file under tmp_path, a
+    PostgreSQL database of its own (see ``tests/databases.py``; skipped without a server)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url

@@ -1,5 +1,6 @@
 """The annotation API on real passages of the project's annotation store: queues, decisions,
-adjudications, agreement, roles and problems (a temporary SQLite store per module)."""
+adjudications, agreement, roles and problems (a fresh store per module, on SQLite and on
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from service.classify import Model
 from service.labels import LABEL_IDS
 from service.settings import Settings
 from service.store import Store
+from tests.databases import BACKENDS, fresh_database
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -62,22 +64,29 @@ class Api:
 WHO = ("reader", "ann-a", "ann-b", "ann-c", "ann-src", "admin")
 
 
-def _api(model: Model, data: Path) -> Iterator[Api]:
-    settings = Settings.load(data_dir=data, workers=1, poll_s=0.2, corpus_dir=ROOT / "corpus")
-    app = create_app(settings, model=model)
-    with TestClient(app) as client:
-        store: Store = app.state.store
-        made = {w: store.create_key(w if w in ("reader", "admin") else "annotator") for w in WHO}
-        yield Api(
-            client, app, store, {w: k for w, (_, k) in made.items()},
-            {w: r.id for w, (r, _) in made.items()},
-        )  # fmt: skip
+def _api(model: Model, backend: str, data: Path) -> Iterator[Api]:
+    with fresh_database(backend, data) as url:
+        settings = Settings.load(
+            data_dir=data, db_url=url, workers=1, poll_s=0.2, corpus_dir=ROOT / "corpus"
+        )
+        app = create_app(settings, model=model)
+        with TestClient(app) as client:
+            store: Store = app.state.store
+            made = {
+                w: store.create_key(w if w in ("reader", "admin") else "annotator") for w in WHO
+            }
+            yield Api(
+                client, app, store, {w: k for w, (_, k) in made.items()},
+                {w: r.id for w, (r, _) in made.items()},
+            )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def api(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(
+    request: pytest.FixtureRequest, model: Model, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     """The whole JSONL store loaded: its passages, decisions and adjudications."""
-    gen = _api(model, tmp_path_factory.mktemp("annotate-api"))
+    gen = _api(model, request.param, tmp_path_factory.mktemp(f"annotate-api-{request.param}"))
     found = next(gen)
     load_jsonl(found.store, ANNOTATIONS, [MANIFEST])
     yield found
@@ -318,10 +327,12 @@ def test_a_disagreement_is_queued_for_adjudication_until_it_is_settled(api: Api)
 # --- agreement --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def blind_api(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def blind_api(
+    request: pytest.FixtureRequest, model: Model, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     """Passages of the store without their decisions: only what is decided here counts."""
-    gen = _api(model, tmp_path_factory.mktemp("annotate-blind"))
+    gen = _api(model, request.param, tmp_path_factory.mktemp(f"annotate-blind-{request.param}"))
     found = next(gen)
     located = load_annotations(ANNOTATIONS)
     seen: dict[str, Any] = {}

@@ -15,7 +15,8 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from service.labels import LABEL_IDS
 from service.settings import Settings
 from service.store import MAX_ATTEMPTS, Store
 from tests.conftest import SHARED, corpus_file
+from tests.databases import BACKENDS, fresh_database
 
 with warnings.catch_warnings():
     # Recent Starlette prefers httpx2 for its TestClient; httpx is what the project declares.
@@ -50,20 +52,51 @@ class Api:
     store: Store
     keys: dict[str, str]
     settings: Settings
+    # Uploads processed once per app (``tip_doc``), by name.
+    processed: dict[str, Any] = field(default_factory=dict)
 
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
+@contextmanager
+def _serve(backend: str, model: Model, folder: Path) -> Iterator[Api]:
+    """The app with its job workers on a fresh store database on ``backend``."""
+    with fresh_database(backend, folder) as url:
+        settings = Settings.load(
+            data_dir=folder, db_url=url, max_upload_mb=1.0, workers=2, poll_s=0.2
+        )
+        app = create_app(settings, model=model)
+        with TestClient(app) as client:
+            store: Store = app.state.store
+            keys = {role: store.create_key(role)[1] for role in ("reader", "annotator", "admin")}
+            yield Api(client, app, store, keys, settings)
+
+
 @pytest.fixture(scope="module")
-def api(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    data = tmp_path_factory.mktemp("api-data")
-    settings = Settings.load(data_dir=data, max_upload_mb=1.0, workers=2, poll_s=0.2)
-    app = create_app(settings, model=model)
-    with TestClient(app) as client:
-        store: Store = app.state.store
-        keys = {role: store.create_key(role)[1] for role in ("reader", "annotator", "admin")}
-        yield Api(client, app, store, keys, settings)
+def apis(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Api]]:
+    """The app on a backend, started when a test first asks for it and kept for the module."""
+    with ExitStack() as stack:
+        made: dict[str, Api] = {}
+
+        def get(backend: str) -> Api:
+            if backend not in made:
+                folder = tmp_path_factory.mktemp(f"api-{backend}")
+                made[backend] = stack.enter_context(_serve(backend, model, folder))
+            return made[backend]
+
+        yield get
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, apis: Callable[[str], Api]) -> Api:
+    """The app on SQLite; on both backends for the tests marked ``ON_BOTH``."""
+    return apis(getattr(request, "param", "sqlite"))
+
+
+# The cases that touch the store (uploads, jobs, documents, corpora, keys) run on SQLite and
+# on PostgreSQL; pure request validation runs on SQLite alone.
+ON_BOTH = pytest.mark.parametrize("api", BACKENDS, indirect=True)
 
 
 def upload(
@@ -97,15 +130,18 @@ def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tip_doc(api: Api) -> dict[str, Any]:
-    """The Barbados trafficking bill, uploaded and processed."""
-    r = upload(api, corpus_file(TIP_BILL).read_bytes(), Path(TIP_BILL).name, country="BRB")
-    assert r.status_code == 202, r.text
-    body = r.json()
-    job = wait_for_job(lambda u: api.client.get(u, headers=api.auth("reader")), body["job"]["id"])
-    assert job["state"] == "done", job
-    return {**body, "job": job}
+    """The Barbados trafficking bill, uploaded and processed (once per app)."""
+    if TIP_BILL not in api.processed:
+        r = upload(api, corpus_file(TIP_BILL).read_bytes(), Path(TIP_BILL).name, country="BRB")
+        assert r.status_code == 202, r.text
+        body = r.json()
+        get = lambda u: api.client.get(u, headers=api.auth("reader"))  # noqa: E731
+        job = wait_for_job(get, body["job"]["id"])
+        assert job["state"] == "done", job
+        api.processed[TIP_BILL] = {**body, "job": job}
+    return dict(api.processed[TIP_BILL])
 
 
 # --- health and docs ------------------------------------------------------------
@@ -140,6 +176,7 @@ def test_openapi_documents_the_v1_routes(api: Api) -> None:
 # --- documents, jobs, passages, coverage ----------------------------------------
 
 
+@ON_BOTH
 def test_upload_answers_202_with_document_job_and_location(api: Api, tip_doc: Any) -> None:
     data = corpus_file(TIP_BILL).read_bytes()
     doc = tip_doc["document"]
@@ -158,6 +195,7 @@ def test_upload_answers_202_with_document_job_and_location(api: Api, tip_doc: An
     assert doc["id"] in [d["id"] for d in listed["items"]]
 
 
+@ON_BOTH
 def test_a_duplicate_upload_is_recognised(api: Api, tip_doc: Any) -> None:
     before = api.store.counts()
     r = upload(api, corpus_file(TIP_BILL).read_bytes(), "renamed.pdf")
@@ -170,6 +208,7 @@ def test_a_duplicate_upload_is_recognised(api: Api, tip_doc: Any) -> None:
     assert api.store.counts() == before
 
 
+@ON_BOTH
 def test_passages_are_paged_and_filtered_by_label(api: Api, tip_doc: Any) -> None:
     url = f"/v1/documents/{tip_doc['document']['id']}/passages"
     page = api.client.get(f"{url}?limit=5", headers=api.auth("reader")).json()
@@ -193,6 +232,7 @@ def test_passages_are_paged_and_filtered_by_label(api: Api, tip_doc: Any) -> Non
     )
 
 
+@ON_BOTH
 def test_coverage_is_the_document_coverage(api: Api, tip_doc: Any) -> None:
     r = api.client.get(
         f"/v1/documents/{tip_doc['document']['id']}/coverage", headers=api.auth("reader")
@@ -207,6 +247,7 @@ def test_coverage_is_the_document_coverage(api: Api, tip_doc: Any) -> None:
             assert e["page"] >= 1 and e["text"]
 
 
+@ON_BOTH
 def test_corpus_report_as_json_html_csv_and_markdown(api: Api, tip_doc: Any) -> None:
     r = upload(api, corpus_file(AC_BILL).read_bytes(), Path(AC_BILL).name, country="BRB")
     assert r.status_code == 202
@@ -325,6 +366,7 @@ def test_every_route_but_health_needs_a_key(api: Api) -> None:
     assert api.store.counts() == before
 
 
+@ON_BOTH
 def test_a_reader_cannot_upload_or_delete(api: Api, tip_doc: Any) -> None:
     before = api.store.counts()
     r = upload(api, corpus_file(AC_BILL).read_bytes(), role="reader")
@@ -404,6 +446,7 @@ def _truncated(_tmp: Path) -> bytes:
     return data[: len(data) // 3]
 
 
+@ON_BOTH
 @pytest.mark.parametrize(
     ("make", "code"),
     [(_encrypted, "encrypted-document"), (_truncated, "corrupt-document")],
@@ -429,6 +472,7 @@ def test_an_encrypted_or_corrupt_pdf_fails_its_job_with_the_reason(
     assert grew == {"documents": 1, "jobs": 1, "files": 1}
 
 
+@ON_BOTH
 def test_unknown_ids_are_404(api: Api) -> None:
     before = api.store.counts()
     h = api.auth("admin")
@@ -478,6 +522,7 @@ def test_an_unexpected_error_is_a_generic_500(
     assert "secret internals" in caplog.text
 
 
+@ON_BOTH
 def test_keys_are_managed_by_admins_and_revocable(api: Api) -> None:
     made = api.client.post(
         "/v1/keys", json={"role": "reader", "name": "t"}, headers=api.auth("admin")
@@ -494,6 +539,7 @@ def test_keys_are_managed_by_admins_and_revocable(api: Api) -> None:
     assert_problem(again, 401, "unauthorized")
 
 
+@ON_BOTH
 def test_an_annotator_deletes_a_document_and_its_file(api: Api) -> None:
     data = b"Section 1. Short title.\nThis Act may be cited as the Deletion Test Act.\n"
     r = upload(api, data, "delete-me.txt")
@@ -508,6 +554,7 @@ def test_an_annotator_deletes_a_document_and_its_file(api: Api) -> None:
     assert_problem(get(f"/v1/documents/{doc_id}"), 404, "not-found")
 
 
+@ON_BOTH
 def test_a_file_name_is_data_never_a_path(api: Api) -> None:
     data = b"Section 1. This Act may be cited as the Path Test Act.\n"
     r = upload(api, data, "../../outside.txt")
@@ -521,8 +568,10 @@ def test_a_file_name_is_data_never_a_path(api: Api) -> None:
     assert wait_for_job(get, r.json()["job"]["id"])["state"] == "done"
 
 
-def test_the_page_limit_fails_the_job_with_the_reason(model: Model, tmp_path: Path) -> None:
-    settings = Settings.load(data_dir=tmp_path, max_pages=5, workers=1, poll_s=0.2)
+def test_the_page_limit_fails_the_job_with_the_reason(
+    model: Model, db_url: str, tmp_path: Path
+) -> None:
+    settings = Settings.load(data_dir=tmp_path, db_url=db_url, max_pages=5, workers=1, poll_s=0.2)
     with TestClient(create_app(settings, model=model)) as client:
         key = client.app.state.store.create_key("annotator")[1]  # type: ignore[attr-defined]
         h = {"X-API-Key": key}
@@ -556,8 +605,8 @@ def row(value: T | None) -> T:
     return value
 
 
-def test_a_job_is_claimed_once_and_recovered_after_a_crash(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 't.db'}", tmp_path)
+def test_a_job_is_claimed_once_and_recovered_after_a_crash(db_url: str, tmp_path: Path) -> None:
+    store = Store.open(db_url, tmp_path)
     try:
         staged = store.files.stage(io.BytesIO(b"Some text of a law."), 1000)
         added = store.add_document(
@@ -604,16 +653,17 @@ def test_a_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
         Settings.load()
 
 
-def test_keys_create_prints_the_key_alone(tmp_path: Path) -> None:
+def test_keys_create_prints_the_key_alone(db_url: str, tmp_path: Path) -> None:
     from service.cli import app
 
     result = CliRunner().invoke(
-        app, ["keys", "create", "--role", "annotator", "--data-dir", str(tmp_path)]
+        app,
+        ["keys", "create", "--role", "annotator", "--data-dir", str(tmp_path), "--db", db_url],
     )
     assert result.exit_code == 0, result.output
     key = result.stdout.strip()
     assert key.startswith("tsk_") and "\n" not in key
-    store = Store.open(f"sqlite:///{tmp_path / 'tipscan.db'}", tmp_path)
+    store = Store.open(db_url, tmp_path)
     try:
         assert row(store.find_key(key)).role == "annotator"
     finally:
@@ -640,10 +690,10 @@ def _tipscan() -> list[str]:
 class Server:
     """``tipscan serve`` on a free loopback port, on one data dir (and so one store)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, db_url: str) -> None:
         self.data_dir = data_dir
-        self.env = {**os.environ, "TIPSCAN_DATA_DIR": str(data_dir)}
-        self.env.pop("TIPSCAN_DB", None)
+        self.db_url = db_url
+        self.env = {**os.environ, "TIPSCAN_DATA_DIR": str(data_dir), "TIPSCAN_DB": db_url}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
         self.client: httpx.Client | None = None
@@ -691,13 +741,20 @@ class Server:
         self.proc = None
 
 
-@pytest.fixture(scope="module")
-def server(model: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("server-data"))
-    srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
-    srv.start()
-    yield srv
-    srv.stop()
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, model: Model, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """``tipscan serve`` on a fresh store database, on each backend (``TIPSCAN_DB``)."""
+    folder = tmp_path_factory.mktemp(f"server-{request.param}")
+    with fresh_database(request.param, folder) as url:
+        srv = Server(folder, url)
+        srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
+        srv.start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
 
 
 def _headers(srv: Server) -> dict[str, str]:
@@ -780,7 +837,7 @@ def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> 
         port = server.port
         server.stop(signal.SIGKILL)
         _assert_no_process_left(port)
-        store = Store(f"sqlite:///{server.data_dir / 'tipscan.db'}", server.data_dir)
+        store = Store(server.db_url, server.data_dir)
         try:
             interrupted = [j for j in job_ids if row(store.get_job(j)).state == "running"]
         finally:

@@ -27,6 +27,7 @@ from service.promote import PromotionRefused, promote
 from service.split import load_split
 from service.train import evaluate_model, train_model
 from tests.conftest import ROOT
+from tests.databases import BACKENDS, fresh_database
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -213,21 +214,29 @@ class Api:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
-@pytest.fixture(scope="module")
-def api(trained: Trained, model: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(
+    request: pytest.FixtureRequest,
+    trained: Trained,
+    model: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Api]:
+    """The app on its own copy of the trained models, its keys in a store on each backend."""
     from service.api import create_app
     from service.settings import Settings
 
-    root = tmp_path_factory.mktemp("api-models")
+    root = tmp_path_factory.mktemp(f"api-models-{request.param}")
     shutil.rmtree(root)
     shutil.copytree(trained.root, root)
-    settings = Settings.load(data_dir=tmp_path_factory.mktemp("api-data"), models_dir=root)
-    application = create_app(settings, model=model)
-    with TestClient(application) as client:
-        application.state.training_dir = trained.config.parent
-        store = application.state.store
-        keys = {role: store.create_key(role)[1] for role in ("reader", "annotator", "admin")}
-        yield Api(client, application, root, keys)
+    data = tmp_path_factory.mktemp(f"api-data-{request.param}")
+    with fresh_database(request.param, data) as url:
+        settings = Settings.load(data_dir=data, db_url=url, models_dir=root)
+        application = create_app(settings, model=model)
+        with TestClient(application) as client:
+            application.state.training_dir = trained.config.parent
+            store = application.state.store
+            keys = {role: store.create_key(role)[1] for role in ("reader", "annotator", "admin")}
+            yield Api(client, application, root, keys)
 
 
 def test_training_through_the_api_needs_the_admin_role(api: Api, trained: Trained) -> None:

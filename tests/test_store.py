@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,9 +16,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from service.annotate.records import AnnotationPassage
 from service.errors import Conflict, InvalidInput, InvalidStore, UnknownDocuments, UploadTooLarge
 from service.labels import LABEL_IDS
 from service.model import DocumentCoverage, LabelCoverage, Passage, Prediction
@@ -36,13 +40,10 @@ from service.store.schema import api_keys, documents, jobs, metadata
 T = TypeVar("T")
 
 
-def _url(path: Path) -> str:
-    return f"sqlite:///{path / 'tipscan.db'}"
-
-
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(_url(tmp_path), tmp_path)
+def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on each backend (``db_url``: SQLite and PostgreSQL)."""
+    s = Store.open(db_url, tmp_path)
     try:
         yield s
     finally:
@@ -306,41 +307,63 @@ def test_a_job_left_running_is_queued_again_then_failed_past_max_attempts(store:
     assert store.recover_jobs() == (0, 0)
 
 
-def test_concurrent_claimers_never_take_the_same_job(tmp_path: Path) -> None:
-    """Several threads, each with its own store (as several servers would), claim at once."""
-    first = Store.open(_url(tmp_path), tmp_path)
-    queued = {add(first, f"doc {i}".encode()).job.id for i in range(60)}
-    first.close()
-    n = 6
-    start = threading.Barrier(n)
-    taken: list[list[str]] = [[] for _ in range(n)]
-    errors: list[BaseException] = []
-
-    def claim(i: int) -> None:
-        s = Store(_url(tmp_path), tmp_path)
-        try:
-            start.wait()
-            while (job := s.claim_job(f"w{i}")) is not None:
-                taken[i].append(job.id)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            s.close()
-
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    claimed = [j for ids in taken for j in ids]
-    assert len(claimed) == len(set(claimed)) and set(claimed) == queued
-    check = Store(_url(tmp_path), tmp_path)
+def _claim_and_finish(
+    url: str, data_dir: Path, worker: str, start: Any, all_claimed: Any, out: Any
+) -> None:
+    """One claimer (a process, as a separate server would be): claims and finishes jobs
+    until none is left; sends back the ids it claimed, or its error."""
+    store = Store(url, data_dir)
+    taken: list[str] = []
     try:
-        for i, ids in enumerate(taken):
+        start.wait()
+        while (job := store.claim_job(worker)) is not None:
+            taken.append(job.id)
+            if len(taken) == 1:
+                all_claimed.wait()  # every claimer holds a running job before any goes on
+            assert finish(store, job.id, worker), job.id
+        out.put((worker, taken, None))
+    except BaseException as exc:
+        out.put((worker, taken, repr(exc)))
+    finally:
+        store.close()
+
+
+def test_concurrent_claimers_never_take_the_same_job(db_url: str, tmp_path: Path) -> None:
+    """4 processes, each with its own store (as 4 servers would), drain 50 queued jobs:
+    each job is claimed once and finished once, and every claimer takes part."""
+    first = Store.open(db_url, tmp_path)
+    try:
+        queued = {add(first, f"doc {i}".encode()).job.id for i in range(50)}
+    finally:
+        first.close()
+    n = 4
+    ctx = multiprocessing.get_context("spawn")
+    start, all_claimed, out = ctx.Barrier(n), ctx.Barrier(n, timeout=120), ctx.Queue()
+    workers = [f"w{i}" for i in range(n)]
+    procs = [
+        ctx.Process(target=_claim_and_finish, args=(db_url, tmp_path, w, start, all_claimed, out))
+        for w in workers
+    ]
+    for p in procs:
+        p.start()
+    try:
+        reports = [out.get(timeout=300) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(60)
+    assert [r for r in reports if r[2] is not None] == []
+    taken = {worker: ids for worker, ids, _ in reports}
+    claims = Counter(j for ids in taken.values() for j in ids)
+    assert set(claims) == queued and set(claims.values()) == {1}
+    assert all(taken[w] for w in workers), {w: len(ids) for w, ids in taken.items()}
+
+    check = Store(db_url, tmp_path)
+    try:
+        for worker, ids in taken.items():
             for j in ids:
                 job = row(check.get_job(j))
-                assert (job.worker, job.attempts, job.state) == (f"w{i}", 1, "running")
+                assert (job.worker, job.attempts, job.state) == (worker, 1, "done")
+        assert check.counts()["results"] == 50 and check.queued_count() == 0
     finally:
         check.close()
 
@@ -397,8 +420,10 @@ def _revision(url: str) -> str | None:
         engine.dispose()
 
 
-def test_a_fresh_database_is_migrated_to_the_schema_the_code_reads(tmp_path: Path) -> None:
-    url = _url(tmp_path)
+def test_a_fresh_database_is_migrated_to_the_schema_the_code_reads(
+    db_url: str, tmp_path: Path
+) -> None:
+    url = db_url
     Store.open(url, tmp_path).close()
     assert _revision(url) == migrate.head()
     assert _schema_diff(url) == []
@@ -418,8 +443,10 @@ def test_foreign_keys_are_enforced_again_after_migrating(store: Store) -> None:
             )  # fmt: skip
 
 
-def test_a_database_made_before_migrations_is_adopted_with_its_rows(tmp_path: Path) -> None:
-    url = _url(tmp_path)
+def test_a_database_made_before_migrations_is_adopted_with_its_rows(
+    db_url: str, tmp_path: Path
+) -> None:
+    url = db_url
     engine = create_engine(url)
     with engine.begin() as c:
         metadata.create_all(c)  # how the store made its schema before it had migrations
@@ -437,8 +464,8 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(tmp_path: Pa
     assert _schema_diff(url) == []
 
 
-def test_a_database_with_only_some_of_the_tables_is_refused(tmp_path: Path) -> None:
-    url = _url(tmp_path)
+def test_a_database_with_only_some_of_the_tables_is_refused(db_url: str, tmp_path: Path) -> None:
+    url = db_url
     engine = create_engine(url)
     with engine.begin() as c:
         documents.create(c)
@@ -448,8 +475,8 @@ def test_a_database_with_only_some_of_the_tables_is_refused(tmp_path: Path) -> N
     assert _revision(url) is None
 
 
-def test_migrations_go_down_to_nothing_and_up_again(tmp_path: Path) -> None:
-    url = _url(tmp_path)
+def test_migrations_go_down_to_nothing_and_up_again(db_url: str, tmp_path: Path) -> None:
+    url = db_url
     Store.open(url, tmp_path).close()
     config = migrate.alembic_config(url=url)
     command.downgrade(config, "base")
@@ -469,3 +496,108 @@ def test_migrations_go_down_to_nothing_and_up_again(tmp_path: Path) -> None:
         assert store.counts()["documents"] == 1
     finally:
         store.close()
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            return set(inspect(c).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_each_migration_goes_up_and_down_one_step(db_url: str) -> None:
+    """Every revision upgrades from the one before it and downgrades back, on each backend."""
+    config = migrate.alembic_config(url=db_url)
+    steps = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()][::-1]
+    assert steps[:3] == ["0001", "0002", "0003"] and steps[-1] == migrate.head()
+    tables = [{"alembic_version"}]
+    for step in steps:
+        command.upgrade(config, step)
+        assert _revision(db_url) == step
+        tables.append(_tables(db_url))
+    assert tables[1] == migrate.INITIAL_TABLES | {"alembic_version"}
+    assert tables[-1] == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
+    assert _schema_diff(db_url) == []
+    for i in range(len(steps) - 1, -1, -1):
+        command.downgrade(config, steps[i - 1] if i else "base")
+        assert _revision(db_url) == (steps[i - 1] if i else None)
+        assert _tables(db_url) == tables[i]
+
+
+def _passage(pid: str, country: str | None) -> AnnotationPassage:
+    return AnnotationPassage(
+        id=pid, doc_id="d" * 64, doc="vis-016", doc_title="A Convention", doc_type="treaty",
+        page=1, citation="Article 3", heading=["PART I"], text="Article 3. Trafficking in persons",
+        position=0, country=country,
+    )  # fmt: skip
+
+
+def test_a_passage_of_an_international_instrument_keeps_its_country(store: Store) -> None:
+    """The manifests call treaties' country INTL: four letters, which PostgreSQL holds to the
+    column's width."""
+    assert store.annotation.add_passages([_passage("p1", "INTL"), _passage("p2", "BRB")]) == 2
+    stored = store.annotation.passages()
+    assert (stored["p1"].country, stored["p2"].country) == ("INTL", "BRB")
+
+
+def test_going_below_0003_drops_only_the_countries_too_wide_for_0002(
+    db_url: str, tmp_path: Path
+) -> None:
+    store = Store.open(db_url, tmp_path)
+    try:
+        store.annotation.add_passages([_passage("p1", "INTL"), _passage("p2", "BRB")])
+    finally:
+        store.close()
+    command.downgrade(migrate.alembic_config(url=db_url), "0002")
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as c:
+            got = dict(c.execute(text("SELECT id, country FROM annotation_passages")).all())
+    finally:
+        engine.dispose()
+    assert got == {"p1": None, "p2": "BRB"}
+
+
+def test_text_wider_than_its_column_is_refused_alike_on_each_backend(store: Store) -> None:
+    """PostgreSQL would refuse it mid-transaction and SQLite keep it: the store refuses it
+    first, naming the column, and writes nothing."""
+    with pytest.raises(InvalidInput, match="name is at most 200 characters, not 201"):
+        store.create_key("reader", "n" * 201)
+    with pytest.raises(InvalidInput, match="name is at most 200"):
+        store.create_corpus("c" * 201, None, [], None)
+    wide = _passage("p2", "BRB").model_copy(update={"citation": "Article " + "9" * 300})
+    with pytest.raises(InvalidInput, match="citation is at most 300"):
+        store.annotation.add_passages([_passage("p1", "BRB"), wide])
+    with pytest.raises(InvalidInput, match="title is at most 300"):
+        add(store, b"a document", title="T" * 301)
+    counts = store.counts()
+    assert counts["api_keys"] == counts["corpora"] == counts["annotation_passages"] == 0
+    assert counts["documents"] == counts["jobs"] == 0
+    assert row(store.create_key("reader", "n" * 200)[0].name) == "n" * 200  # the width fits
+
+
+def test_servers_opening_a_new_store_at_once_migrate_it_once(db_url: str, tmp_path: Path) -> None:
+    """4 threads open one empty database together (as servers starting at once): one
+    migrates it (PostgreSQL: under an advisory lock; SQLite: the write lock), the others
+    find it done."""
+    n = 4
+    start = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            start.wait()
+            Store.open(db_url, tmp_path).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store, daemon=True) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "the migrations are stuck on each other"
+    assert errors == []
+    assert _revision(db_url) == migrate.head() and _schema_diff(db_url) == []

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from ..annotate.records import Adjudication, AnnotationPassage, Decision
+# The module, not its names: ``service.annotate.records`` imports the store's records, so
+# whichever of the two packages is imported first finds the other half-made.
+from ..annotate import records as annotate_records
 from .db import Database, now
 from .schema import adjudications, annotation_passages, decisions, suggestions
+from .widths import check_widths
+
+if TYPE_CHECKING:
+    from ..annotate.records import Adjudication, AnnotationPassage, Decision
 
 _CHUNK = 500
 
@@ -37,6 +43,7 @@ def _insert_passages(c: Connection, passages: list[AnnotationPassage]) -> int:
         for i, p in rows.items()
         if i in new
     ]
+    check_widths(annotation_passages, values)
     if values:
         c.execute(insert(annotation_passages), values)
     return len(values)
@@ -48,6 +55,7 @@ def _insert_new(c: Connection, table: Any, rows: Sequence[Decision | Adjudicatio
     values = [
         {**r.model_dump(), "labels": json.dumps(r.labels)} for i, r in by_id.items() if i in new
     ]
+    check_widths(table, values)
     if values:
         c.execute(insert(table), values)
     return len(values)
@@ -57,15 +65,19 @@ def _passage(row: Any) -> AnnotationPassage:
     data = dict(row._mapping)
     data.pop("created_at", None)
     data["heading"] = json.loads(data["heading"])
-    return AnnotationPassage.model_validate(data)
+    return annotate_records.AnnotationPassage.model_validate(data)
 
 
 def _decision(row: Any) -> Decision:
-    return Decision.model_validate({**row._mapping, "labels": json.loads(row.labels)})
+    return annotate_records.Decision.model_validate(
+        {**row._mapping, "labels": json.loads(row.labels)}
+    )
 
 
 def _adjudication(row: Any) -> Adjudication:
-    return Adjudication.model_validate({**row._mapping, "labels": json.loads(row.labels)})
+    return annotate_records.Adjudication.model_validate(
+        {**row._mapping, "labels": json.loads(row.labels)}
+    )
 
 
 class Annotations:
@@ -138,6 +150,7 @@ class Annotations:
             for pid, by_label in scores.items()
             for label, score in by_label.items()
         ]  # fmt: skip
+        check_widths(suggestions, values)
         if values:
             with self.db.write() as c:
                 c.execute(insert(suggestions), values)

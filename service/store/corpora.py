@@ -12,6 +12,7 @@ from ..model import DocumentCoverage
 from .db import Database, now
 from .records import CorpusMember, CorpusRecord, DocumentRecord
 from .schema import corpora, corpus_documents, documents, results
+from .widths import check_widths
 
 
 class Corpora:
@@ -22,6 +23,7 @@ class Corpora:
         self, name: str, country: str | None, document_ids: Sequence[str], created_by: str | None
     ) -> CorpusRecord:
         """A new corpus of known documents (duplicates dropped); UnknownDocuments if any is not."""
+        check_widths(corpora, [{"name": name, "country": country, "created_by": created_by}])
         ids = list(dict.fromkeys(document_ids))
         corpus_id = uuid.uuid4().hex
         with self.db.write() as c:

@@ -13,6 +13,7 @@ from .files import FileStore, Staged
 from .jobs import load_job, queue_job
 from .records import Added, DocumentRecord, LabelledPassage, ResultRecord
 from .schema import corpus_documents, documents, jobs, results
+from .widths import check_widths
 
 _PASSAGES = TypeAdapter(list[LabelledPassage])
 
@@ -39,6 +40,9 @@ class Documents:
         is returned with its latest job, and a new job is queued only if
         that one failed.
         """
+        meta = {"filename": filename, "format": fmt, "country": country, "doc_type": doc_type,
+                "title": title, "created_by": created_by}  # fmt: skip
+        check_widths(documents, [meta])
         self.files.keep(staged)
         sha = staged.sha256
         for _ in range(2):  # PostgreSQL: a concurrent duplicate upload won the insert
@@ -54,9 +58,7 @@ class Documents:
                         return Added(document=doc, job=job, duplicate=True, queued=True)
                     c.execute(
                         insert(documents).values(
-                            id=sha, filename=filename, size=staged.size, format=fmt,
-                            country=country, doc_type=doc_type, title=title, status="queued",
-                            created_at=now(), created_by=created_by,
+                            id=sha, size=staged.size, status="queued", created_at=now(), **meta
                         )
                     )  # fmt: skip
                     doc, job = queue_job(c, sha)

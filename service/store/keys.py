@@ -11,6 +11,7 @@ from ..errors import InvalidInput
 from .db import Database, now
 from .records import KeyRecord
 from .schema import ROLES, api_keys
+from .widths import check_widths
 
 # What a key's record shows: everything but its hash.
 _LISTED = tuple(c for c in api_keys.c if c.name != "key_hash")
@@ -28,6 +29,7 @@ class Keys:
         """A new key for ``role``: (its record, the key)."""
         if role not in ROLES:
             raise InvalidInput(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        check_widths(api_keys, [{"name": name}])
         key = "tsk_" + secrets.token_urlsafe(32)
         key_id = secrets.token_hex(4)
         with self.db.write() as c:

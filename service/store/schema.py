@@ -126,7 +126,7 @@ annotation_passages = Table(
     Column("heading", Text, nullable=False, comment="JSON: the heading path"),
     Column("text", Text, nullable=False),
     Column("position", Integer, nullable=False, comment="order in the document"),
-    Column("country", String(3)),
+    Column("country", String(8)),
     Column("source", String(500), comment="corpus path or file name of the document"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_annotation_passages_doc", "doc_id", "position"),

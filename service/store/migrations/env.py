@@ -29,5 +29,9 @@ else:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no connection given and no sqlalchemy.url set")
-    with create_engine(url).connect() as conn:
-        _run(conn)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()  # PostgreSQL: no pooled connection outlives the command
