@@ -77,6 +77,7 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.cluster: DaskScorer | None = None
+        self._keeper: threading.Thread | None = None
 
     def start(self) -> None:
         """Connect to the Dask cluster (if one is set; an unreachable one is a
@@ -92,9 +93,7 @@ class WorkerPool:
             )
         guard_children()
         prepare()  # built once here, not in every extraction child
-        queued, failed = self.store.recover_jobs()
-        if queued or failed:
-            log.warning("interrupted jobs: %d queued again, %d failed", queued, failed)
+        self._recover()
         self.store.files.clean_staging()
         for i in range(self.settings.workers):
             t = threading.Thread(
@@ -102,6 +101,51 @@ class WorkerPool:
             )
             t.start()
             self._threads.append(t)
+        self._keeper = threading.Thread(target=self._keep, name="tipscan-jobs-keeper", daemon=True)
+        self._keeper.start()
+
+    def _recover(self) -> None:
+        lease = self.settings.job_lease_s
+        queued, failed = self.store.recover_jobs(lease, gone=self._gone)
+        if queued or failed:
+            log.warning("interrupted jobs: %d queued again, %d failed", queued, failed)
+            self.notify()
+
+    def _gone(self, worker: str | None) -> bool:
+        """Whether the server that ran a job (worker id ``host:pid:tag:n``) is known to
+        have stopped: an earlier server on this host whose process is no more (or one
+        with this very pid, restarted, as a container's first process is). Servers on
+        other hosts are judged by their heartbeats alone."""
+        if not worker:
+            return True
+        if worker.startswith(f"{self._id}:"):
+            return False
+        host, pid, *_ = [*worker.split(":"), ""]
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        if int(pid) == os.getpid():
+            return True
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+
+    def _keep(self) -> None:
+        """Every quarter lease, tell the store this server's running jobs are alive; every
+        other time, queue again the jobs of servers that stopped heartbeating."""
+        beat = self.settings.job_lease_s / 4
+        tick = 0
+        while not self._stop.wait(beat):
+            tick += 1
+            try:
+                self.store.heartbeat(self._id)
+                if tick % 2 == 0:
+                    self._recover()
+            except Exception:
+                log.exception("cannot keep the jobs' heartbeats; retrying")
 
     def notify(self) -> None:
         """A job was queued: wake the idle workers."""
@@ -112,7 +156,7 @@ class WorkerPool:
         self._stop.set()
         self._wake.set()
         deadline = time.monotonic() + timeout
-        for t in self._threads:
+        for t in [*self._threads, *filter(None, [self._keeper])]:
             t.join(max(0.0, deadline - time.monotonic()))
         if self.cluster is not None:
             self.cluster.close()

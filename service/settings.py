@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         default=None,
         description="tcp://HOST:PORT of a Dask scheduler: jobs are scored on its cluster",
     )
+    job_lease_s: float = Field(
+        default=60.0,
+        ge=1.0,
+        description="a running job not heard of for this long is another server's that "
+        "stopped: queued again (servers heartbeat their jobs every quarter of it)",
+    )
     # How often idle workers look for jobs queued by another process.
     poll_s: float = Field(default=1.0, gt=0)
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TIP_BILL, corpus_file
+from tests.databases import BACKENDS, fresh_database
 from tests.test_api import (
     Server,
     _assert_no_process_left,
@@ -45,14 +46,21 @@ def cluster() -> Iterator[Any]:
         yield c
 
 
-@pytest.fixture(scope="module")
-def server(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("dask-server-data"))
-    srv.env["TIPSCAN_DASK_SCHEDULER"] = cluster.scheduler_address
-    srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
-    srv.start()
-    yield srv
-    srv.stop()
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, cluster: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """``tipscan serve`` with its jobs on the cluster, on a fresh store of each backend."""
+    folder = tmp_path_factory.mktemp(f"dask-server-{request.param}")
+    with fresh_database(request.param, folder) as url:
+        srv = Server(folder, url)
+        srv.env["TIPSCAN_DASK_SCHEDULER"] = cluster.scheduler_address
+        srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
+        srv.start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
 
 
 def _ran_on_cluster(cluster: Any) -> int:
@@ -124,7 +132,7 @@ def test_a_job_on_the_cluster_survives_a_killed_server(server: Server) -> None:
 
 
 def test_serve_refuses_an_unreachable_scheduler(tmp_path: Path) -> None:
-    srv = Server(tmp_path)
+    srv = Server(tmp_path, f"sqlite:///{tmp_path / 'tipscan.db'}")
     srv.env["TIPSCAN_DASK_SCHEDULER"] = "tcp://127.0.0.1:9"
     import subprocess
 

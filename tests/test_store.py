@@ -307,6 +307,58 @@ def test_a_job_left_running_is_queued_again_then_failed_past_max_attempts(store:
     assert store.recover_jobs() == (0, 0)
 
 
+def _backdate(store: Store, job_id: str, seconds: float) -> None:
+    """Make a running job look unheard of for ``seconds`` (as a dead server's would)."""
+    from datetime import timedelta
+
+    with store.db.write() as c:
+        c.execute(
+            jobs.update()
+            .where(jobs.c.id == job_id)
+            .values(updated_at=now() - timedelta(seconds=seconds))
+        )
+
+
+def test_a_job_another_live_server_runs_is_left_alone_until_its_lease_runs_out(
+    store: Store,
+) -> None:
+    a, b = add(store, b"doc a"), add(store, b"doc b")
+    assert row(store.claim_job("elsewhere:41:aaaaaa:0")).id == a.job.id
+    assert row(store.claim_job("elsewhere:42:bbbbbb:0")).id == b.job.id
+    # A server starting (or looking for stopped ones) while both run takes neither.
+    assert store.recover_jobs(60.0, gone=lambda _w: False) == (0, 0)
+    _backdate(store, a.job.id, 90)
+    _backdate(store, b.job.id, 90)
+    assert store.heartbeat("elsewhere:42:bbbbbb") == 1  # b's server is alive; a's stopped
+    assert store.recover_jobs(60.0, gone=lambda _w: False) == (1, 0)
+    assert row(store.get_job(a.job.id)).state == "queued"
+    job_b = row(store.get_job(b.job.id))
+    assert (job_b.state, job_b.worker) == ("running", "elsewhere:42:bbbbbb:0")
+    # A server known to be gone loses its job at once, whatever its heartbeat.
+    assert store.recover_jobs(60.0, gone=lambda w: w == "elsewhere:42:bbbbbb:0") == (1, 0)
+    assert row(store.get_job(b.job.id)).state == "queued"
+
+
+def test_a_server_knows_which_servers_on_its_host_have_stopped(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from service.jobs import WorkerPool
+    from service.settings import Settings
+
+    pool = WorkerPool(None, None, Settings(data_dir=tmp_path))  # type: ignore[arg-type]
+    host = socket.gethostname()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert pool._gone(f"{host}:{ended.stdout.strip()}:abcdef:0")  # its process is no more
+    assert pool._gone(f"{host}:{os.getpid()}:abcdef:1")  # this pid, an earlier server
+    assert pool._gone(None)
+    assert not pool._gone(f"{pool._id}:0")  # its own
+    assert not pool._gone(f"{host}:{os.getppid()}:abcdef:0")  # alive
+    assert not pool._gone(f"another-{host}:{ended.stdout.strip()}:abcdef:0")  # not known here
+
+
 def _claim_and_finish(
     url: str, data_dir: Path, worker: str, start: Any, all_claimed: Any, out: Any
 ) -> None:

@@ -10,7 +10,7 @@ anything else touches it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -183,10 +183,15 @@ class Store:
         """Take the oldest queued job for ``worker``, atomically; None when there is none."""
         return self.jobs.claim_job(worker)
 
-    def recover_jobs(self) -> tuple[int, int]:
-        """Requeue (or fail, past MAX_ATTEMPTS) jobs a stopped server left running:
-        (queued, failed). Call it before any worker starts."""
-        return self.jobs.recover_jobs()
+    def recover_jobs(
+        self, lease_s: float = 0.0, gone: Callable[[str | None], bool] | None = None
+    ) -> tuple[int, int]:
+        """Requeue (or fail, past MAX_ATTEMPTS) the jobs a stopped server left running:
+        (queued, failed). See :meth:`.jobs.Jobs.recover_jobs` for ``lease_s`` and ``gone``."""
+        return self.jobs.recover_jobs(lease_s, gone)
+
+    def heartbeat(self, server: str) -> int:
+        return self.jobs.heartbeat(server)
 
     def release_job(self, job_id: str, worker: str) -> bool:
         return self.jobs.release_job(job_id, worker)

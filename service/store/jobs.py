@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -68,6 +69,11 @@ def _end(c: Connection, job_id: str, doc_id: str, state: str, **values: Any) -> 
         .where(documents.c.id == doc_id, documents.c.job_id == job_id)
         .values(status=state)
     )
+
+
+def _utc(t: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives back naive times, written in UTC)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _requeue(c: Connection, job_id: str, doc_id: str) -> None:
@@ -143,13 +149,27 @@ class Jobs:
             )
             return load_job(c, row.id)
 
-    def recover_jobs(self) -> tuple[int, int]:
+    def recover_jobs(
+        self, lease_s: float = 0.0, gone: Callable[[str | None], bool] | None = None
+    ) -> tuple[int, int]:
         """Jobs left ``running`` by a server that stopped: queued again, or failed past
-        MAX_ATTEMPTS. Returns (queued, failed). Call it before any worker starts."""
+        MAX_ATTEMPTS. Returns (queued, failed).
+
+        A job counts as left when its worker is known to be ``gone`` or when it has not
+        been heard of (claim, progress, :meth:`heartbeat`) for ``lease_s`` seconds; with
+        the default 0, every running job does (one server on its own store, at start).
+        Several servers on one store each keep their own jobs' heartbeats fresh, so one
+        that starts, or looks for the jobs of a server that died, leaves the others'
+        running jobs alone."""
+        cutoff = now() - timedelta(seconds=lease_s)
         queued = failed = 0
         with self.db.write() as c:
-            rows = c.execute(select(jobs).where(jobs.c.state == "running")).all()
-            for row in rows:
+            pick = select(jobs).where(jobs.c.state == "running")
+            if not self.db.is_sqlite:
+                pick = pick.with_for_update(skip_locked=True)
+            for row in c.execute(pick).all():
+                if not (_utc(row.updated_at) <= cutoff or (gone is not None and gone(row.worker))):
+                    continue
                 if row.attempts >= MAX_ATTEMPTS:
                     _end(
                         c, row.id, row.document_id, "failed", error_code=JobInterrupted.code,
@@ -161,6 +181,17 @@ class Jobs:
                 _requeue(c, row.id, row.document_id)
                 queued += 1
         return queued, failed
+
+    def heartbeat(self, server: str) -> int:
+        """Mark the running jobs of ``server``'s workers (ids ``<server>:<n>``) as alive
+        now; how many there are."""
+        with self.db.write() as c:
+            done = c.execute(
+                update(jobs)
+                .where(jobs.c.state == "running", jobs.c.worker.startswith(f"{server}:"))
+                .values(updated_at=now())
+            )
+        return int(done.rowcount or 0)
 
     def release_job(self, job_id: str, worker: str) -> bool:
         """Put a job this worker holds back in the queue (the cluster it was handed to went
