@@ -40,6 +40,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 TIP_BILL = "brb/trafficking-in-persons-prevention-bill-2016.pdf"
+SCANNED = "lka/passport-exit-permit-amendment-1980-scanned.pdf"
 AC_BILL = "brb/prevention-of-corruption-bill-2021.pdf"
 PROBLEM = "application/problem+json"
 T = TypeVar("T")
@@ -857,3 +858,36 @@ def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> 
         cov = get(f"/v1/documents/{u['document']['id']}/coverage")
         assert cov.status_code == 200 and set(cov.json()["labels"]) == set(LABEL_IDS)
     assert json.loads(get("/readyz").text)["queued"] == 0
+
+
+@pytest.mark.ocr
+def test_a_server_joining_a_shared_store_leaves_the_running_jobs_to_their_server(
+    tmp_path: Path,
+) -> None:
+    """Two servers on one PostgreSQL store and one data folder: the second starts while
+    the first runs a job; every job is then done once (one attempt each)."""
+    # The scanned act takes its worker seconds of OCR: long enough for the second server
+    # to start, and to take up the jobs it thinks left, while the first still runs it.
+    names = [SCANNED, AC_BILL, "lka/saarc-trafficking-convention-act-2005.pdf"]
+    with fresh_database("postgresql", tmp_path) as url:
+        first, second = Server(tmp_path, url), Server(tmp_path, url)
+        second.log = tmp_path / "second.log"
+        first.key = first.cli("keys", "create", "--role", "annotator").strip()
+        second.key = first.key
+        first.start()
+        try:
+            uploaded = [_upload(first, rel) for rel in names]
+            job_ids = [u["job"]["id"] for u in uploaded]
+            running = _wait_for_a_running_job(first, job_ids)
+            assert running == job_ids[0], "the scanned act ended before it was seen running"
+            second.start()  # it takes up "left" jobs as it starts: not this one
+            try:
+                client = second.client
+                assert client is not None
+                get = lambda u: client.get(u, headers=_headers(second))  # noqa: E731
+                jobs_seen = [wait_for_job(get, j, deadline_s=120) for j in job_ids]
+            finally:
+                second.stop()
+        finally:
+            first.stop()
+    assert [(j["state"], j["attempts"]) for j in jobs_seen] == [("done", 1)] * len(names)
