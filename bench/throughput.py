@@ -23,11 +23,11 @@ pages, a share s of them scanned, on N single-core workers:
     T(N) = (P * ((1 - s) * text_page + s * ocr_page + passages_per_page * passage)
             + D * isolation) / (N * e)
 
-with D = P / (the corpus's pages per text PDF) documents,
-
-where e is the parallel efficiency: measured by ``bench/scale.py`` (2 Dask workers
-against 1, read from ``--scale``, its JSON); without it, the table says e = 1 is
-assumed. Start-up (a worker loads the model once) is paid once per worker and is
+with D = P / (the corpus's pages per text PDF) documents, and the whole multiplied by
+the ratio of a whole ``score_corpus`` run on one worker over the text PDFs to the sum of
+its measured parts (what the run adds: sniffing, hashing, the corpus's coverage). e is the parallel efficiency: measured by ``bench/scale.py`` (the speed-up of
+2 Dask workers over 1, halved; read from ``--scale``, its JSON); without it, the table
+says e = 1 is assumed. Start-up (a worker loads the model once) is paid once per worker and is
 left out, being seconds against hours.
 
     python bench/throughput.py [--corpus DIR] [--ocr-pages 8] [--repeats 3]
@@ -124,6 +124,15 @@ def isolate_all(files: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
+def whole_run(files: list[Path]) -> float:
+    """Seconds for ``score_corpus`` over the files on one worker, with no cache."""
+    from service.pipeline import score_corpus
+
+    t0 = time.perf_counter()
+    score_corpus(files, find_model(None, ROOT / "models"), workers=1, cache=None)
+    return time.perf_counter() - t0
+
+
 def classify_all(extracted: list[tuple[Document, list[Passage]]], model: object) -> float:
     t0 = time.perf_counter()
     for doc, passages in extracted:
@@ -155,7 +164,7 @@ def main() -> None:
         ocr_files = [*scanned, raster]
         extract_all(text[:1])  # warm-up: imports, the sentencizer
         classify_all([process_file(text[0])], model)
-        text_s, ocr_s, cls_s, iso_s = [], [], [], []
+        text_s, ocr_s, cls_s, iso_s, run_s = [], [], [], [], []
         for _ in range(args.repeats):
             s, text_pages, extracted = extract_all(text)
             text_s.append(s)
@@ -163,6 +172,7 @@ def main() -> None:
             ocr_s.append(s)
             cls_s.append(classify_all(extracted, model))
             iso_s.append(isolate_all(text))
+            run_s.append(whole_run(text))
     passages = sum(len(p) for _, p in extracted)
     text_page = statistics.median(text_s) / text_pages
     ocr_page = statistics.median(ocr_s) / ocr_pages
@@ -170,15 +180,25 @@ def main() -> None:
     per_page = passages / text_pages
     isolation = max(0.0, (statistics.median(iso_s) - statistics.median(text_s)) / len(text))
     doc_pages = text_pages / len(text)
+    # The parts against the whole: what score_corpus adds (sniffing, hashing, the corpus's
+    # coverage) is charged to every page, in proportion.
+    parts = statistics.median(text_s) + statistics.median(cls_s) + isolation * len(text)
+    overhead = max(1.0, statistics.median(run_s) / parts)
 
     efficiency, efficiency_from = 1.0, "assumed (no bench/scale.py result)"
+    measured = None
     if args.scale.is_file():
-        scale = json.loads(args.scale.read_text())
-        efficiency = float(scale["efficiency_2_workers"])
-        efficiency_from = f"measured by bench/scale.py ({args.scale.name})"
+        median = json.loads(args.scale.read_text())["median"]
+        measured = median["dask 1"]["scoring_s"] / median["dask 2"]["scoring_s"] / 2
+        # Above 1 is noise (or a cache the second worker warmed): never project past linear.
+        efficiency = min(1.0, measured)
+        efficiency_from = (
+            f"from bench/scale.py (2 Dask workers against 1: {measured:.2f}, at most 1 "
+            f"projected; {args.scale.name})"
+        )
 
     print(
-        f"corpus {args.corpus.name}: {len(text)} text PDFs ({text_pages} pages, {passages} "
+        f"corpus {os.path.relpath(args.corpus, ROOT)}: {len(text)} text PDFs ({text_pages} pages, {passages} "
         f"passages), OCR: {len(scanned)} scanned PDFs + {n_raster} rasterised pages "
         f"({ocr_pages} pages); {args.repeats} repeats, medians; "
         f"{platform.processor() or platform.machine()}, one core\n"
@@ -207,6 +227,12 @@ def main() -> None:
                     f"{isolation:.4f}",
                     f"{isolation / doc_pages:.4f}",
                 ],
+                [
+                    "whole run (score_corpus, 1 worker) on the text PDFs, against the "
+                    f"parts ({parts:.2f} s)",
+                    f"{statistics.median(run_s):.2f}",
+                    f"× {overhead:.2f}",
+                ],
             ],
         )
     )
@@ -214,7 +240,7 @@ def main() -> None:
     projection = {}
     for share in OCR_SHARES:
         cost = (1 - share) * text_page + share * ocr_page + per_page * passage
-        cost += isolation / doc_pages
+        cost = (cost + isolation / doc_pages) * overhead
         row = [f"{share:.0%}"]
         for n in WORKERS:
             hours = PAGES * cost / (n * (efficiency if n > 1 else 1.0)) / 3600
@@ -227,7 +253,7 @@ def main() -> None:
     args.json.write_text(
         json.dumps(
             {
-                "corpus": args.corpus.name,
+                "corpus": os.path.relpath(args.corpus, ROOT),
                 "text_pages": text_pages,
                 "ocr_pages": ocr_pages,
                 "passages": passages,
@@ -236,8 +262,10 @@ def main() -> None:
                 "passage_s": passage,
                 "passages_per_page": per_page,
                 "isolation_s_per_document": isolation,
+                "whole_run_overhead": overhead,
                 "pages_per_document": doc_pages,
                 "efficiency": efficiency,
+                "efficiency_measured": measured,
                 "efficiency_from": efficiency_from,
                 "projection_hours": projection,
                 "runs": {

@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
+from .atomic import write_atomic
 from .batch import Extraction, expand_paths, extract_isolated, process_file, sniff_file
 from .classify import Model, ModelRef
 from .countries import manifest_country
@@ -200,13 +201,6 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_atomic(target: Path, data: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(data, encoding="utf-8")
-    tmp.replace(target)
-
-
 def extract_document(
     path: Path, options: ExtractOptions, cache: Path | None = None, sha: str | None = None
 ) -> tuple[Extraction, bool]:
@@ -228,7 +222,7 @@ def extract_document(
         doc, passages = process_file(path, engine=options.engine, limits=options.limits)
         extraction = Extraction(document=doc, passages=passages)
     if target is not None:
-        _write_atomic(target, extraction.model_dump_json())
+        write_atomic(target, extraction.model_dump_json())
     return extraction, False
 
 
@@ -431,4 +425,4 @@ def result_path(cache: Path, key: str) -> Path:
 
 
 def write_result(cache: Path, key: str, coverage: DocumentCoverage) -> None:
-    _write_atomic(result_path(cache, key), coverage.model_dump_json(by_alias=True))
+    write_atomic(result_path(cache, key), coverage.model_dump_json(by_alias=True))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from .atomic import write_atomic
 from .errors import (
     CorruptDocument,
     DocumentTimeout,
@@ -116,11 +117,7 @@ class ShardStore:
             coverage=outcome if isinstance(outcome, DocumentCoverage) else None,
             failure=outcome if isinstance(outcome, Failure) else None,
         )
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path(sha)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(shard.model_dump_json(by_alias=True), encoding="utf-8")
-        os.replace(tmp, target)
+        write_atomic(self.path(sha), shard.model_dump_json(by_alias=True))
         self._journal({"sha256": sha, "run_id": self.run_id, "written_at": now})
         return True
 
