@@ -163,6 +163,7 @@ def test_a_killed_dask_run_resumes_scoring_each_document_once(tmp_path: Path) ->
     assert family, "the LocalCluster's worker processes were not seen"
     _, alive = psutil.wait_procs(family, timeout=30)
     assert all(_gone(p) for p in alive), f"left running: {[p.pid for p in alive]}"
+    done = list(shard_dir.glob("*.json"))  # as the kill left them
     before = {p.name: (json.loads(p.read_bytes())["run_id"], p.stat().st_mtime_ns) for p in done}
     assert 0 < len(before) < len(RESUME_RUN), "the run was not caught part way"
 
