@@ -85,7 +85,9 @@ class Extraction(BaseModel):
     passages: list[Passage]
 
 
-class _ChildError(BaseModel):
+class ErrorReply(BaseModel):
+    """A file's error as a process that read it sends it back (after a ``!``)."""
+
     code: str
     message: str
 
@@ -173,18 +175,18 @@ def _child_payload(path: str, engine: EngineName, limits: Limits, max_memory: in
         doc, passages = process_file(path, engine=engine, limits=limits)
         return Extraction(document=doc, passages=passages).model_dump_json().encode()
     except TipscanError as exc:
-        error = _ChildError(code=exc.code, message=exc.message)
+        error = ErrorReply(code=exc.code, message=exc.message)
     except MemoryError:
-        error = _ChildError(
+        error = ErrorReply(
             code=LimitExceeded.code,
             message=f"extraction needed more than {max_memory // 2**20} MiB of memory",
         )
     except RecursionError:
-        error = _ChildError(
+        error = ErrorReply(
             code=CorruptDocument.code, message="the file's structure is nested too deeply to read"
         )
     except Exception as exc:
-        error = _ChildError(
+        error = ErrorReply(
             code=CorruptDocument.code,
             message=f"the file could not be read ({type(exc).__name__}: {exc})",
         )
@@ -245,14 +247,14 @@ def extract_isolated(path: Path, engine: EngineName, limits: Limits, max_memory:
         )
     try:
         if data.startswith(b"!"):
-            error = _ChildError.model_validate_json(data[1:])
-            raise _rebuild(error)
+            error = ErrorReply.model_validate_json(data[1:])
+            raise rebuild_error(error)
         return Extraction.model_validate_json(data)
     except ValidationError:
         raise CorruptDocument("the extractor sent back an unreadable result") from None
 
 
-def _rebuild(error: _ChildError) -> TipscanError:
+def rebuild_error(error: ErrorReply) -> TipscanError:
     """The child's error as the same class in this process (a code the catalogue does not
     know, which only a compromised child could send, reads as a corrupt document)."""
     try:

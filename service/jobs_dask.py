@@ -19,7 +19,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import JobInterrupted, TipscanError, error_class
+from .batch import ErrorReply, rebuild_error
+from .errors import JobInterrupted, TipscanError
 from .pipeline import DocumentHints, ExtractOptions, ScoredDocument
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ def score_job_on_worker(
 ) -> str:
     """One job's document on a Dask worker: the scored document as JSON, or ``!`` and the
     error's code and message (the same shape as the bounded extraction child's answer)."""
-    import json
-
     from distributed import get_worker
 
     from .dask_executor import worker_model
@@ -68,7 +67,7 @@ def score_job_on_worker(
             progress=progress,
         )
     except TipscanError as exc:
-        return "!" + json.dumps({"code": exc.code, "message": exc.message})
+        return "!" + ErrorReply(code=exc.code, message=exc.message).model_dump_json()
     return scored.model_dump_json()
 
 
@@ -157,8 +156,5 @@ class DaskScorer:
             self._take_progress(job_id)
             future.release()
         if answer.startswith("!"):
-            import json
-
-            error = json.loads(answer[1:])
-            raise error_class(error["code"])(error["message"])
+            raise rebuild_error(ErrorReply.model_validate_json(answer[1:]))
         return ScoredDocument.model_validate_json(answer)
