@@ -1,5 +1,6 @@
 """The API's jobs on a Dask cluster (``TIPSCAN_DASK_SCHEDULER``): scored there, with the
-same coverage as here, and still finished after the server is killed and restarted."""
+same coverage as here, still finished after the server is killed and restarted, and
+queued again, not failed, when the cluster goes away."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.test_api import (
     _wait_for_a_running_job,
     wait_for_job,
 )
+from tests.test_store import row
 
 pytest.importorskip("distributed")
 
@@ -143,3 +145,59 @@ def test_serve_refuses_an_unreachable_scheduler(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "tcp://127.0.0.1:9" in out.stderr and "Dask scheduler" in out.stderr
+
+
+@pytest.mark.ocr
+def test_a_cluster_that_goes_away_puts_its_job_back_in_the_queue(tmp_path: Path) -> None:
+    """The scheduler stops while it scores a job: the job is queued again, not failed."""
+    import threading
+    import time
+
+    import dask
+    from distributed import LocalCluster
+
+    from service.classify import load_model
+    from service.jobs import run_job
+    from service.jobs_dask import DaskScorer
+    from service.settings import Settings
+    from service.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 't.db'}", tmp_path)
+    scanned = corpus_file("lka/passport-exit-permit-amendment-1980-scanned.pdf")
+    with scanned.open("rb") as fh:
+        staged = store.files.stage(fh, 1 << 24)
+    added = store.add_document(
+        staged, filename=scanned.name, fmt="pdf", country=None, doc_type=None, title=None,
+        created_by=None,
+    )  # fmt: skip
+    job = store.claim_job("here:1:abcdef:0")
+    assert job is not None and job.id == added.job.id
+    model = load_model()
+    with (
+        dask.config.set({"distributed.worker.daemon": False}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+    ):
+        scorer = DaskScorer(cluster.scheduler_address, model, topic="t")
+        worker = threading.Thread(
+            target=run_job,
+            args=(store, model, Settings(data_dir=tmp_path), job, "here:1:abcdef:0", scorer),
+        )
+        worker.start()
+        end = time.monotonic() + 60
+        while not any(
+            str(key).startswith("tipscan-job-") and ts.state == "processing"
+            for key, ts in cluster.scheduler.tasks.items()
+        ):
+            assert time.monotonic() < end and worker.is_alive(), "the job never ran"
+            time.sleep(0.01)
+        cluster.close()  # the scheduler goes away mid-task (OCR takes seconds)
+        worker.join(60)
+    scorer.close()
+    try:
+        again = row(store.get_job(job.id))
+        assert (again.state, again.worker, again.attempts) == ("queued", None, 1)
+        assert row(store.claim_job("there:2:abcdef:0")).id == job.id  # taken up again
+    finally:
+        store.close()
