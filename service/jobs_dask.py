@@ -94,6 +94,15 @@ class DaskScorer:
     def close(self) -> None:
         self.client.close()
 
+    def workers(self) -> int | None:
+        """How many workers the cluster has now; None when the scheduler cannot be reached."""
+        if self.client.status != "running":
+            return None
+        try:
+            return len(self.client.nthreads())
+        except Exception:
+            return None
+
     def _heard(self, event: tuple[float, Any]) -> None:
         _, msg = event
         if isinstance(msg, dict) and {"job", "done", "total"} <= msg.keys():

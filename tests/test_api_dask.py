@@ -42,7 +42,7 @@ def cluster() -> Iterator[Any]:
     with (
         dask.config.set({"distributed.worker.daemon": False}),
         LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as c,
     ):
         yield c
@@ -82,6 +82,8 @@ def test_a_job_is_scored_on_the_cluster_as_it_would_be_here(
     body = _upload(server, TIP_BILL)
     client = server.client
     assert client is not None
+    ready = client.get("/readyz").json()
+    assert ready["cluster"] == {"scheduler": cluster.scheduler_address, "workers": 1}
     get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
     job = wait_for_job(get, body["job"]["id"], deadline_s=120)
     assert job["state"] == "done", job
@@ -176,7 +178,7 @@ def test_a_cluster_that_goes_away_puts_its_job_back_in_the_queue(tmp_path: Path)
     with (
         dask.config.set({"distributed.worker.daemon": False}),
         LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
     ):
         scorer = DaskScorer(cluster.scheduler_address, model, topic="t")

@@ -30,8 +30,18 @@ def readyz(store: StoreDep, model: ModelDep, pool: PoolDep) -> Ready:
         raise NotReady("the store cannot be reached") from None
     if pool.alive() == 0:
         raise NotReady("no job worker is running")
+    cluster = None
+    if pool.cluster is not None:
+        address = pool.settings.dask_scheduler
+        workers = pool.cluster.workers()
+        if workers is None:
+            raise NotReady(f"the Dask scheduler at {address} cannot be reached")
+        if workers == 0:
+            raise NotReady(f"the Dask cluster at {address} has no workers")
+        cluster = {"scheduler": address, "workers": workers}
     return Ready(
         model={"name": model.name, "version": model.meta.version, "kind": model.meta.kind},
         workers=pool.alive(),
         queued=queued,
+        cluster=cluster,
     )

@@ -131,6 +131,10 @@ class Ready(BaseModel):
     model: dict[str, Any] = Field(description="name, version and kind of the loaded model")
     workers: int = Field(description="worker threads alive")
     queued: int = Field(description="jobs waiting for a worker")
+    cluster: dict[str, Any] | None = Field(
+        default=None,
+        description="where jobs are scored when not here: the Dask scheduler and its workers",
+    )
 
 
 def job_out(job: JobRecord) -> JobOut:
