@@ -257,3 +257,80 @@ def test_dask_not_installed_is_a_usage_error(
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "pip install 'tipscan[dask]'" in result.output
+
+
+SCANNED = "lka/passport-exit-permit-amendment-1980-scanned.pdf"
+
+
+@pytest.mark.ocr
+def test_a_document_whose_workers_keep_dying_is_failed_unkept_then_scored_next_run(
+    model_ref, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Kill every worker that takes the scanned act (its OCR takes seconds) until the
+    cluster gives it up: the run reports it lost, keeps no shard for it, and scores the
+    other document; the next run scores the act. No document is lost across runs."""
+    import threading
+
+    import dask
+    from distributed import LocalCluster
+
+    corpus = _copy((SCANNED, FACT_SHEET), tmp_path / "corpus")
+    scanned_sha = file_sha256(corpus / SCANNED)
+    out = tmp_path / "out"
+    kills: list[int] = []
+    with (
+        dask.config.set(
+            {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1}
+        ),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+    ):
+        running = threading.Event()
+
+        def killer() -> None:
+            # Each time the act's task runs on a worker, kill that worker's process.
+            seen: set[str] = set()
+            while running.is_set():
+                for ts in list(cluster.scheduler.tasks.values()):
+                    worker = ts.processing_on
+                    if scanned_sha in str(ts.key) and worker is not None:
+                        nanny = next(
+                            (n for n in cluster.workers.values()
+                             if getattr(n, "worker_address", None) == worker.address),
+                            None,
+                        )  # fmt: skip
+                        if nanny is not None and nanny.process is not None:
+                            pid = nanny.process.pid
+                            if pid is not None and worker.address not in seen:
+                                seen.add(worker.address)
+                                os.kill(pid, signal.SIGKILL)
+                                kills.append(pid)
+                time.sleep(0.01)  # polling the scheduler's state, not waiting for work
+
+        running.set()
+        thread = threading.Thread(target=killer, daemon=True)
+        thread.start()
+        try:
+            cov = score_corpus(
+                [corpus],
+                model_ref,
+                cache=None,
+                executor="dask",
+                scheduler=cluster.scheduler_address,
+                shards=ShardStore(out),
+            )
+        finally:
+            running.clear()
+            thread.join()
+    assert len(kills) == 2  # one death allowed, the second gives the document up
+    assert [f.code for f in cov.failures] == [InternalError.code]
+    assert "lost" in cov.failures[0].message
+    assert [d.path for d in cov.documents] == [str(corpus / FACT_SHEET)]
+    assert not (out / FOLDER / f"{scanned_sha}.json").exists()
+    assert scanned_sha not in {e["sha256"] for e in read_journal(out)}
+
+    again = score_corpus([corpus], model_ref, cache=None, workers=1, shards=ShardStore(out))
+    assert not again.failures and len(again.documents) == 2
+    counts = collections.Counter(e["sha256"] for e in read_journal(out))
+    assert counts == {scanned_sha: 1, file_sha256(corpus / FACT_SHEET): 1}
