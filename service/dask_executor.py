@@ -231,7 +231,7 @@ def run_tasks_dask(
                 options,
                 cache_dir,
                 base,
-                key=f"tipscan-score-{task.sha}-{(task.result_key or '')[:16] or i}",
+                key=f"tipscan-score-{task.sha}-{(task.result_key or str(i))[:16]}",
                 pure=False,
                 retries=1,
             ): task

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from .classify import Model
 from .errors import InternalError, NotFound, TipscanError
+from .jobs_dask import ClusterLost
 from .pipeline import DocumentHints, ExtractOptions, score_document
 from .settings import Settings
 from .store import DocumentSummary, JobRecord, Store
@@ -209,33 +210,21 @@ def run_job(
         engine=settings.engine, limits=settings.limits, max_memory=settings.max_memory
     )
     progress = lambda done, total: store.set_progress(job.id, worker, done, total)  # noqa: E731
+    path = store.files.path(doc.id)
     try:
         if cluster is None:
             scored = score_document(
-                store.files.path(doc.id),
-                model,
-                hints=hints,
-                name=doc.filename,
-                options=options,
-                progress=progress,
+                path, model, hints=hints, name=doc.filename, options=options, progress=progress
             )
         else:
-            from .jobs_dask import ClusterLost
-
-            try:
-                scored = cluster.score(
-                    job.id,
-                    job.attempts,
-                    store.files.path(doc.id),
-                    name=doc.filename,
-                    hints=hints,
-                    options=options,
-                    progress=progress,
-                )
-            except ClusterLost as exc:
-                log.warning("job %s: the Dask cluster went away (%s); queued again", job.id, exc)
-                store.release_job(job.id, worker)
-                return
+            scored = cluster.score(
+                job.id, job.attempts, path, name=doc.filename, hints=hints, options=options,
+                progress=progress,
+            )  # fmt: skip
+    except ClusterLost as exc:
+        log.warning("job %s: the Dask cluster went away (%s); queued again", job.id, exc)
+        store.release_job(job.id, worker)
+        return
     except TipscanError as exc:
         store.fail_job(job.id, worker, exc.code, exc.message)
         return

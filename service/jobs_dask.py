@@ -16,6 +16,7 @@ topic per server); the thread waiting on the task writes the latest to the store
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,7 @@ class DaskScorer:
         name: str,
         hints: DocumentHints,
         options: ExtractOptions,
-        progress: Any,
+        progress: Callable[[int, int], None],
     ) -> ScoredDocument:
         """The document scored on the cluster; raises its :class:`TipscanError`, or
         :class:`ClusterLost` when the scheduler went away mid-task."""

@@ -30,16 +30,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from . import errors
 from .atomic import write_atomic
-from .errors import (
-    CorruptDocument,
-    DocumentTimeout,
-    EmptyDocument,
-    EncryptedDocument,
-    LimitExceeded,
-    UnsafeDocument,
-    UnsupportedFormat,
-)
 from .model import DocumentCoverage, Failure
 
 FOLDER = "shards"
@@ -48,13 +40,13 @@ JOURNAL = "journal.jsonl"
 KEPT_FAILURES = frozenset(
     cls.code
     for cls in (
-        CorruptDocument,
-        DocumentTimeout,
-        EmptyDocument,
-        EncryptedDocument,
-        LimitExceeded,
-        UnsafeDocument,
-        UnsupportedFormat,
+        errors.CorruptDocument,
+        errors.DocumentTimeout,
+        errors.EmptyDocument,
+        errors.EncryptedDocument,
+        errors.LimitExceeded,
+        errors.UnsafeDocument,
+        errors.UnsupportedFormat,
     )
 )
 

@@ -707,6 +707,11 @@ class Server:
         )
         return out.stdout
 
+    def get(self, url: str) -> httpx.Response:
+        """GET with the server's key, on its current client (a restart makes a new one)."""
+        assert self.client is not None
+        return self.client.get(url, headers=_headers(self))
+
     def start(self, workers: int = 1) -> None:
         self.port = port = _free_port()
         with self.log.open("ab") as log:
@@ -742,20 +747,28 @@ class Server:
         self.proc = None
 
 
+@contextmanager
+def serving(folder: Path, url: str, **env: str) -> Iterator[Server]:
+    """``tipscan serve`` on ``folder`` and the store at ``url`` (with ``env`` added), an
+    annotator key made for it; stopped on the way out."""
+    srv = Server(folder, url)
+    srv.env.update(env)
+    srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(
     request: pytest.FixtureRequest, model: Model, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """``tipscan serve`` on a fresh store database, on each backend (``TIPSCAN_DB``)."""
     folder = tmp_path_factory.mktemp(f"server-{request.param}")
-    with fresh_database(request.param, folder) as url:
-        srv = Server(folder, url)
-        srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
-        srv.start()
-        try:
-            yield srv
-        finally:
-            srv.stop()
+    with fresh_database(request.param, folder) as url, serving(folder, url) as srv:
+        yield srv
 
 
 def _headers(srv: Server) -> dict[str, str]:
@@ -774,15 +787,13 @@ def _upload(srv: Server, rel: str) -> dict[str, Any]:
 
 def test_the_real_server_uploads_processes_and_covers_a_pdf(server: Server) -> None:
     body = _upload(server, TIP_BILL)
-    client = server.client
-    assert client is not None
-    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
-    job = wait_for_job(get, body["job"]["id"])
+    job = wait_for_job(server.get, body["job"]["id"])
     assert job["state"] == "done", job
     assert job["progress"]["pages_done"] == job["progress"]["pages_total"] == 26
-    cov = get(f"/v1/documents/{body['document']['id']}/coverage").json()
+    cov = server.get(f"/v1/documents/{body['document']['id']}/coverage").json()
     assert cov["mentions_trafficking"] is True and set(cov["labels"]) == set(LABEL_IDS)
-    assert_problem(client.get("/v1/documents"), 401, "unauthorized")
+    assert server.client is not None
+    assert_problem(server.client.get("/v1/documents"), 401, "unauthorized")
 
 
 def _assert_no_process_left(port: int) -> None:
@@ -822,15 +833,10 @@ def _wait_for_a_running_job(srv: Server, job_ids: list[str], deadline_s: float =
     raise AssertionError(f"no job ran within {deadline_s} s:\n" + srv.log.read_text())
 
 
-def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> None:
-    """kill -9 while a job runs; the restarted server (same store and files) finishes it."""
-    # Two documents queue two jobs on the one worker: if the first ends between the poll
-    # that saw it running and the kill, the second runs after the restart.
-    names = ["lka/anti-corruption-act-2023.pdf", "brb/integrity-in-public-life-bill-2023.pdf"]
-    if not all((SHARED / x).exists() for x in names):
-        names = [AC_BILL, "lka/saarc-trafficking-convention-act-2005.pdf"]  # in corpus/
-    uploaded = [_upload(server, rel) for rel in names]
-    job_ids = [u["job"]["id"] for u in uploaded]
+def kill_mid_job_and_restart(server: Server, job_ids: list[str]) -> list[str]:
+    """kill -9 the server while one of the jobs runs (no process of it may outlive it),
+    then start it again on the same store and files; the jobs it was running. Tried
+    again if the job seen running ended before the kill."""
     interrupted: list[str] = []
     while not interrupted:
         running = _wait_for_a_running_job(server, job_ids)
@@ -844,20 +850,30 @@ def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> 
         finally:
             store.close()
         server.start()
+    return interrupted
+
+
+def test_a_job_interrupted_by_a_kill_completes_after_restart(server: Server) -> None:
+    """kill -9 while a job runs; the restarted server (same store and files) finishes it."""
+    # Two documents queue two jobs on the one worker: if the first ends between the poll
+    # that saw it running and the kill, the second runs after the restart.
+    names = ["lka/anti-corruption-act-2023.pdf", "brb/integrity-in-public-life-bill-2023.pdf"]
+    if not all((SHARED / x).exists() for x in names):
+        names = [AC_BILL, "lka/saarc-trafficking-convention-act-2005.pdf"]  # in corpus/
+    uploaded = [_upload(server, rel) for rel in names]
+    job_ids = [u["job"]["id"] for u in uploaded]
+    interrupted = kill_mid_job_and_restart(server, job_ids)
     assert len(interrupted) == 1  # one worker: the job it was running when killed
 
-    client = server.client
-    assert client is not None
-    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
     for job_id in job_ids:
-        job = wait_for_job(get, job_id, deadline_s=60)
+        job = wait_for_job(server.get, job_id, deadline_s=60)
         assert job["state"] == "done", job
         if job_id in interrupted:
             assert job["attempts"] >= 2
     for u in uploaded:
-        cov = get(f"/v1/documents/{u['document']['id']}/coverage")
+        cov = server.get(f"/v1/documents/{u['document']['id']}/coverage")
         assert cov.status_code == 200 and set(cov.json()["labels"]) == set(LABEL_IDS)
-    assert json.loads(get("/readyz").text)["queued"] == 0
+    assert json.loads(server.get("/readyz").text)["queued"] == 0
 
 
 @pytest.mark.ocr
@@ -882,10 +898,7 @@ def test_a_server_joining_a_shared_store_leaves_the_running_jobs_to_their_server
             assert running == job_ids[0], "the scanned act ended before it was seen running"
             second.start()  # it takes up "left" jobs as it starts: not this one
             try:
-                client = second.client
-                assert client is not None
-                get = lambda u: client.get(u, headers=_headers(second))  # noqa: E731
-                jobs_seen = [wait_for_job(get, j, deadline_s=120) for j in job_ids]
+                jobs_seen = [wait_for_job(second.get, j, deadline_s=120) for j in job_ids]
             finally:
                 second.stop()
         finally:

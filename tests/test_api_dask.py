@@ -5,7 +5,7 @@ queued again, not failed, when the cluster goes away."""
 from __future__ import annotations
 
 import json
-import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,13 +16,14 @@ from tests.conftest import TIP_BILL, corpus_file
 from tests.databases import BACKENDS, fresh_database
 from tests.test_api import (
     Server,
-    _assert_no_process_left,
     _headers,
+    _tipscan,
     _upload,
-    _wait_for_a_running_job,
+    kill_mid_job_and_restart,
+    serving,
     wait_for_job,
 )
-from tests.test_store import row
+from tests.test_store import add, row
 
 pytest.importorskip("distributed")
 
@@ -54,15 +55,11 @@ def server(
 ) -> Iterator[Server]:
     """``tipscan serve`` with its jobs on the cluster, on a fresh store of each backend."""
     folder = tmp_path_factory.mktemp(f"dask-server-{request.param}")
-    with fresh_database(request.param, folder) as url:
-        srv = Server(folder, url)
-        srv.env["TIPSCAN_DASK_SCHEDULER"] = cluster.scheduler_address
-        srv.key = srv.cli("keys", "create", "--role", "annotator").strip()
-        srv.start()
-        try:
-            yield srv
-        finally:
-            srv.stop()
+    with (
+        fresh_database(request.param, folder) as url,
+        serving(folder, url, TIPSCAN_DASK_SCHEDULER=cluster.scheduler_address) as srv,
+    ):
+        yield srv
 
 
 def _ran_on_cluster(cluster: Any) -> int:
@@ -72,24 +69,19 @@ def _ran_on_cluster(cluster: Any) -> int:
     return 0 if prefix is None else int(prefix.state_counts.get("memory", 0))
 
 
-def test_a_job_is_scored_on_the_cluster_as_it_would_be_here(
-    server: Server, cluster: Any, tmp_path: Path
-) -> None:
+def test_a_job_is_scored_on_the_cluster_as_it_would_be_here(server: Server, cluster: Any) -> None:
     from service.classify import load_model
     from service.pipeline import DocumentHints, score_document
 
     before = _ran_on_cluster(cluster)
     body = _upload(server, TIP_BILL)
-    client = server.client
-    assert client is not None
-    ready = client.get("/readyz").json()
+    ready = server.get("/readyz").json()
     assert ready["cluster"] == {"scheduler": cluster.scheduler_address, "workers": 1}
-    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
-    job = wait_for_job(get, body["job"]["id"], deadline_s=120)
+    job = wait_for_job(server.get, body["job"]["id"], deadline_s=120)
     assert job["state"] == "done", job
     assert job["progress"]["pages_done"] == job["progress"]["pages_total"] == 26
     assert _ran_on_cluster(cluster) == before + 1
-    there = get(f"/v1/documents/{body['document']['id']}/coverage").json()
+    there = server.get(f"/v1/documents/{body['document']['id']}/coverage").json()
     path = corpus_file(TIP_BILL)
     here = score_document(
         path, load_model(), hints=DocumentHints(origin="given"), name=path.name
@@ -108,8 +100,7 @@ def test_a_file_the_cluster_cannot_read_fails_its_job_with_the_reason(server: Se
         headers=_headers(server),
     )
     assert r.status_code == 202, r.text
-    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
-    job = wait_for_job(get, r.json()["job"]["id"], deadline_s=120)
+    job = wait_for_job(server.get, r.json()["job"]["id"], deadline_s=120)
     assert job["state"] == "failed" and job["error"]["code"] == "corrupt-document", job
 
 
@@ -117,31 +108,20 @@ def test_a_job_on_the_cluster_survives_a_killed_server(server: Server) -> None:
     """kill -9 while the cluster scores a job; the restarted server submits it again."""
     uploaded = [_upload(server, rel) for rel in PAIR]
     job_ids = [u["job"]["id"] for u in uploaded]
-    running = _wait_for_a_running_job(server, job_ids)
-    assert running is not None, "every job ended before one was seen running"
-    port = server.port
-    server.stop(signal.SIGKILL)
-    _assert_no_process_left(port)
-    server.start()
-    client = server.client
-    assert client is not None
-    get = lambda u: client.get(u, headers=_headers(server))  # noqa: E731
+    interrupted = kill_mid_job_and_restart(server, job_ids)
     for job_id in job_ids:
-        job = wait_for_job(get, job_id, deadline_s=180)
+        job = wait_for_job(server.get, job_id, deadline_s=180)
         assert job["state"] == "done", job
-    assert get(f"/v1/jobs/{running}").json()["attempts"] >= 2
+    for running in interrupted:
+        assert server.get(f"/v1/jobs/{running}").json()["attempts"] >= 2
     for u in uploaded:
-        cov = get(f"/v1/documents/{u['document']['id']}/coverage")
+        cov = server.get(f"/v1/documents/{u['document']['id']}/coverage")
         assert cov.status_code == 200 and set(cov.json()["labels"])
 
 
 def test_serve_refuses_an_unreachable_scheduler(tmp_path: Path) -> None:
     srv = Server(tmp_path, f"sqlite:///{tmp_path / 'tipscan.db'}")
     srv.env["TIPSCAN_DASK_SCHEDULER"] = "tcp://127.0.0.1:9"
-    import subprocess
-
-    from tests.test_api import _tipscan
-
     out = subprocess.run(
         [*_tipscan(), "serve", "--port", "0"], env=srv.env, capture_output=True, text=True
     )
@@ -166,12 +146,7 @@ def test_a_cluster_that_goes_away_puts_its_job_back_in_the_queue(tmp_path: Path)
 
     store = Store.open(f"sqlite:///{tmp_path / 't.db'}", tmp_path)
     scanned = corpus_file("lka/passport-exit-permit-amendment-1980-scanned.pdf")
-    with scanned.open("rb") as fh:
-        staged = store.files.stage(fh, 1 << 24)
-    added = store.add_document(
-        staged, filename=scanned.name, fmt="pdf", country=None, doc_type=None, title=None,
-        created_by=None,
-    )  # fmt: skip
+    added = add(store, scanned.read_bytes(), scanned.name, fmt="pdf")
     job = store.claim_job("here:1:abcdef:0")
     assert job is not None and job.id == added.job.id
     model = load_model()

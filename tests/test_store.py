@@ -57,8 +57,8 @@ def row(value: T | None) -> T:
 
 def add(store: Store, data: bytes, name: str = "a.txt", **meta: Any) -> Added:
     staged = store.files.stage(io.BytesIO(data), 1 << 20)
-    fields = {"country": None, "doc_type": None, "title": None, "created_by": None, **meta}
-    return store.add_document(staged, filename=name, fmt="text", **fields)
+    fields = {"fmt": "text", "country": None, "doc_type": None, "title": None, "created_by": None}
+    return store.add_document(staged, filename=name, **{**fields, **meta})
 
 
 PASSAGE = Passage(
